@@ -1,0 +1,1 @@
+"""Django project package of the site-to-site VPN onboarding portal."""

@@ -1,0 +1,155 @@
+"""Choices of the VPN app as plain data: stages with their colours, the transition
+table, the five setup steps, tunnel statuses and the other enumerations.
+
+Nothing here imports Django models; the stage service (`vpn.services.stages`) is the
+only code that reads `STAGE_TRANSITIONS` to move a request.
+"""
+
+from django.db import models
+
+
+class Stage(models.TextChoices):
+    """Where a VPN request is in its life."""
+
+    DRAFT = "draft", "Intake in progress"
+    SUBMITTED = "submitted", "Awaiting review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVED = "approved", "Approved"
+    VPC = "vpc", "Creating VPC"
+    VPN_GATEWAY = "vpn_gateway", "Creating VPN gateway"
+    CONNECTION = "connection", "Connecting gateways"
+    ROUTING = "routing", "Attaching and routing"
+    NAT = "nat", "Creating NAT gateway"
+    AWAITING_CUSTOMER = "awaiting_customer", "Waiting for customer"
+    LIVE = "live", "Live"
+    DEGRADED = "degraded", "Degraded"
+    DOWN = "down", "Down"
+    FAILED = "failed", "Failed"
+    DECOMMISSIONING = "decommissioning", "Decommissioning"
+    DECOMMISSIONED = "decommissioned", "Decommissioned"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Colour of each stage's badge (a class in static/css/portal.css).
+STAGE_COLOURS = {
+    Stage.DRAFT: "grey",
+    Stage.SUBMITTED: "blue",
+    Stage.CHANGES_REQUESTED: "orange",
+    Stage.APPROVED: "teal",
+    Stage.VPC: "indigo",
+    Stage.VPN_GATEWAY: "indigo",
+    Stage.CONNECTION: "indigo",
+    Stage.ROUTING: "indigo",
+    Stage.NAT: "indigo",
+    Stage.AWAITING_CUSTOMER: "yellow",
+    Stage.LIVE: "green",
+    Stage.DEGRADED: "orange",
+    Stage.DOWN: "red",
+    Stage.FAILED: "red",
+    Stage.DECOMMISSIONING: "grey",
+    Stage.DECOMMISSIONED: "dark",
+    Stage.CANCELLED: "dark",
+}
+
+# The provisioning stages, in the order of the five setup steps.
+PROVISIONING_STAGES = (Stage.VPC, Stage.VPN_GATEWAY, Stage.CONNECTION, Stage.ROUTING, Stage.NAT)
+# Stages in which the VPN exists and its tunnels are watched.
+OPERATIONAL_STAGES = (Stage.AWAITING_CUSTOMER, Stage.LIVE, Stage.DEGRADED, Stage.DOWN)
+# Stages from which nothing moves on.
+TERMINAL_STAGES = (Stage.DECOMMISSIONED, Stage.CANCELLED)
+# Stages still waiting for the customer's or the engineer's input.
+INTAKE_STAGES = (Stage.DRAFT, Stage.SUBMITTED, Stage.CHANGES_REQUESTED)
+
+# The only allowed moves: stage -> stages it may go to.
+STAGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    Stage.DRAFT: frozenset({Stage.SUBMITTED, Stage.CANCELLED}),
+    Stage.SUBMITTED: frozenset({Stage.APPROVED, Stage.CHANGES_REQUESTED, Stage.CANCELLED}),
+    Stage.CHANGES_REQUESTED: frozenset({Stage.SUBMITTED, Stage.CANCELLED}),
+    Stage.APPROVED: frozenset({Stage.VPC, Stage.CANCELLED}),
+    Stage.VPC: frozenset({Stage.VPN_GATEWAY, Stage.FAILED}),
+    Stage.VPN_GATEWAY: frozenset({Stage.CONNECTION, Stage.FAILED}),
+    Stage.CONNECTION: frozenset({Stage.ROUTING, Stage.FAILED}),
+    Stage.ROUTING: frozenset({Stage.NAT, Stage.AWAITING_CUSTOMER, Stage.FAILED}),
+    Stage.NAT: frozenset({Stage.AWAITING_CUSTOMER, Stage.FAILED}),
+    Stage.AWAITING_CUSTOMER: frozenset(
+        {Stage.LIVE, Stage.DEGRADED, Stage.DOWN, Stage.DECOMMISSIONING}
+    ),
+    Stage.LIVE: frozenset({Stage.DEGRADED, Stage.DOWN, Stage.DECOMMISSIONING}),
+    Stage.DEGRADED: frozenset({Stage.LIVE, Stage.DOWN, Stage.DECOMMISSIONING}),
+    Stage.DOWN: frozenset({Stage.LIVE, Stage.DEGRADED, Stage.DECOMMISSIONING}),
+    # A failed request resumes at the step that failed, or is torn down.
+    Stage.FAILED: frozenset({*PROVISIONING_STAGES, Stage.DECOMMISSIONING}),
+    Stage.DECOMMISSIONING: frozenset({Stage.DECOMMISSIONED, Stage.FAILED}),
+    Stage.DECOMMISSIONED: frozenset(),
+    Stage.CANCELLED: frozenset(),
+}
+
+
+class SetupStep(models.IntegerChoices):
+    """The five setup steps of the source document, shown as the progress bar."""
+
+    VPC = 1, "Platform VPC"
+    VPN_GATEWAY = 2, "VPN gateway"
+    CONNECTION = 3, "Point the gateways at each other"
+    ROUTING = 4, "Attach and route"
+    NAT = 5, "NAT gateway"
+
+
+# The stage during which each setup step runs.
+STEP_STAGES = dict(zip(SetupStep, PROVISIONING_STAGES, strict=True))
+
+
+class Routing(models.TextChoices):
+    """How routes are exchanged over the tunnels."""
+
+    STATIC = "static", "Static"
+    BGP = "bgp", "Dynamic (BGP)"
+
+
+class IkeVersion(models.TextChoices):
+    """The IKE version both sides use."""
+
+    IKEV1 = "ikev1", "IKEv1"
+    IKEV2 = "ikev2", "IKEv2"
+
+
+class TunnelStatus(models.TextChoices):
+    """A tunnel's state as AWS's telemetry reports it."""
+
+    UNKNOWN = "UNKNOWN", "Unknown"
+    UP = "UP", "Up"
+    DOWN = "DOWN", "Down"
+
+
+TUNNEL_STATUS_COLOURS = {
+    TunnelStatus.UNKNOWN: "grey",
+    TunnelStatus.UP: "green",
+    TunnelStatus.DOWN: "red",
+}
+
+
+class DeviceVendor(models.TextChoices):
+    """Customer devices the config pack carries a configuration for."""
+
+    STRONGSWAN = "strongswan", "strongSwan (swanctl)"
+    CISCO_IOS = "cisco_ios", "Cisco IOS (VTI)"
+    JUNIPER_SRX = "juniper_srx", "Juniper SRX"
+    PALO_ALTO = "palo_alto", "Palo Alto PAN-OS"
+    FORTINET = "fortinet", "Fortinet FortiGate"
+    GENERIC = "generic", "Other / generic"
+
+
+class AwsResourceRole(models.TextChoices):
+    """What an AWS resource is for in one request; one resource per request and role."""
+
+    VPC = "vpc", "VPC"
+    PRIVATE_SUBNET = "private_subnet", "Private subnet"
+    PRIVATE_ROUTE_TABLE = "private_route_table", "Private route table"
+    PUBLIC_SUBNET = "public_subnet", "Public subnet"
+    PUBLIC_ROUTE_TABLE = "public_route_table", "Public route table"
+    VPN_GATEWAY = "vpn_gateway", "VPN gateway"
+    CUSTOMER_GATEWAY = "customer_gateway", "Customer gateway"
+    VPN_CONNECTION = "vpn_connection", "VPN connection"
+    INTERNET_GATEWAY = "internet_gateway", "Internet gateway"
+    ELASTIC_IP = "elastic_ip", "Elastic IP"
+    NAT_GATEWAY = "nat_gateway", "NAT gateway"

@@ -1,0 +1,275 @@
+"""Models of the VPN app: customers, their VPN requests, the tunnels and AWS resources
+that provisioning creates, and the audit trail of stage transitions and tunnel flips.
+
+The stage of a request is written only by `vpn.services.stages.request_move`.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from vpn.choices import (
+    STAGE_COLOURS,
+    TUNNEL_STATUS_COLOURS,
+    AwsResourceRole,
+    DeviceVendor,
+    IkeVersion,
+    Routing,
+    Stage,
+    TunnelStatus,
+)
+from vpn.fields import EncryptedTextField
+from vpn.regions import REGION_CHOICES
+
+ASN_MAX = 4_294_967_295
+
+
+class Customer(models.Model):
+    """A customer of the platform, identified by its platform organisation ID."""
+
+    name = models.CharField(max_length=200)
+    org_id = models.CharField(
+        "platform org ID", max_length=64, unique=True, help_text="The customer's org ID."
+    )
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.org_id})"
+
+
+class VpnRequest(models.Model):
+    """One customer's request for a site-to-site VPN, from intake to decommissioning.
+
+    Intake fields may be empty while the request is a draft; the intake form enforces
+    AWS's rules before a request can be submitted.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="requests")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="vpn_requests",
+        help_text="The solutions engineer responsible for this request.",
+    )
+    stage = models.CharField(max_length=32, choices=Stage.choices, default=Stage.DRAFT)
+    # Where a failed request stopped, so that a retry resumes there.
+    failed_stage = models.CharField(max_length=32, choices=Stage.choices, blank=True)
+    failure_message = models.TextField(blank=True)
+
+    # Intake.
+    region = models.CharField("AWS region", max_length=32, choices=REGION_CHOICES, blank=True)
+    location_city = models.CharField(max_length=100, blank=True)
+    location_country = models.CharField(max_length=100, blank=True)
+    customer_gateway_ip = models.GenericIPAddressField(
+        "customer gateway IP", protocol="IPv4", null=True, blank=True
+    )
+    routing = models.CharField(max_length=8, choices=Routing.choices, default=Routing.BGP)
+    static_subnets = models.JSONField(default=list, blank=True)
+    bgp_asn = models.BigIntegerField("customer BGP ASN", null=True, blank=True)
+    advertised_prefixes = models.JSONField(default=list, blank=True)
+    ike_version = models.CharField(
+        "IKE version", max_length=8, choices=IkeVersion.choices, default=IkeVersion.IKEV2
+    )
+    tunnel_count = models.PositiveSmallIntegerField(default=2)
+    nat_wanted = models.BooleanField("NAT gateway wanted", default=False)
+    device_vendor = models.CharField(
+        max_length=32, choices=DeviceVendor.choices, default=DeviceVendor.GENERIC
+    )
+
+    # What provisioning allocated.
+    vpc_cidr = models.CharField("VPC CIDR", max_length=18, blank=True)
+    amazon_side_asn = models.BigIntegerField("Amazon-side ASN", null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    customer_confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name = "VPN request"
+        permissions = [
+            ("approve_vpnrequest", "Can approve VPN requests"),
+            ("operate_vpnrequest", "Can retry, decommission and change the stage of requests"),
+            ("reveal_psk", "Can reveal pre-shared keys"),
+        ]
+        indexes = [
+            models.Index(fields=["stage", "-updated_at"], name="vpnrequest_stage_updated"),
+            models.Index(fields=["-updated_at"], name="vpnrequest_updated"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stage__in=Stage.values), name="vpnrequest_stage_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(routing__in=Routing.values), name="vpnrequest_routing_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ike_version__in=IkeVersion.values), name="vpnrequest_ike_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(tunnel_count__in=(1, 2)), name="vpnrequest_tunnel_count_1_or_2"
+            ),
+            models.CheckConstraint(
+                condition=Q(bgp_asn__isnull=True) | Q(bgp_asn__gte=1, bgp_asn__lte=ASN_MAX),
+                name="vpnrequest_bgp_asn_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(amazon_side_asn__isnull=True)
+                | Q(amazon_side_asn__gte=64512, amazon_side_asn__lte=65534)
+                | Q(amazon_side_asn__gte=4_200_000_000, amazon_side_asn__lte=4_294_967_294),
+                name="vpnrequest_amazon_asn_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(failed_stage="") | Q(stage=Stage.FAILED),
+                name="vpnrequest_failed_stage_only_when_failed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} · {self.customer.name}"
+
+    def get_absolute_url(self) -> str:
+        """The staff detail page."""
+        return reverse("vpn:request_detail", args=[self.pk])
+
+    @property
+    def reference(self) -> str:
+        """The short reference engineers and customers quote."""
+        return f"VPN-{self.pk:05d}" if self.pk else "VPN-new"
+
+    @property
+    def stage_colour(self) -> str:
+        """The badge colour of the current stage."""
+        return STAGE_COLOURS[self.stage]
+
+
+class Tunnel(models.Model):
+    """One of the two IPsec tunnels of a request's VPN connection.
+
+    AWS can list tunnels in either order, so a tunnel is identified by its AWS outside
+    IP; `position` is the order in which it was configured (1 or 2). In a one-tunnel
+    setup, tunnel 2 exists in AWS but is not monitored.
+    """
+
+    request = models.ForeignKey(VpnRequest, on_delete=models.PROTECT, related_name="tunnels")
+    position = models.PositiveSmallIntegerField()
+    outside_ip = models.GenericIPAddressField("AWS outside IP", protocol="IPv4")
+    inside_cidr = models.CharField("inside CIDR", max_length=18)
+    psk = EncryptedTextField("pre-shared key", null=True, blank=True)
+    status = models.CharField(
+        max_length=8, choices=TunnelStatus.choices, default=TunnelStatus.UNKNOWN
+    )
+    status_message = models.CharField(max_length=500, blank=True)
+    last_status_change = models.DateTimeField(null=True, blank=True)
+    accepted_route_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["request", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "outside_ip"], name="tunnel_unique_outside_ip"
+            ),
+            models.UniqueConstraint(fields=["request", "position"], name="tunnel_unique_position"),
+            models.CheckConstraint(condition=Q(position__in=(1, 2)), name="tunnel_position_1_or_2"),
+            models.CheckConstraint(
+                condition=Q(status__in=TunnelStatus.values), name="tunnel_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Tunnel {self.position} ({self.outside_ip})"
+
+    @property
+    def monitored(self) -> bool:
+        """Whether this tunnel counts for health and alerts."""
+        return self.position <= self.request.tunnel_count
+
+    @property
+    def status_colour(self) -> str:
+        """The colour of the status mark."""
+        return TUNNEL_STATUS_COLOURS[self.status]
+
+
+class TunnelStatusChange(models.Model):
+    """A change of a tunnel's status: the history behind uptime figures and alerts."""
+
+    tunnel = models.ForeignKey(Tunnel, on_delete=models.PROTECT, related_name="status_changes")
+    old_status = models.CharField(max_length=8, choices=TunnelStatus.choices)
+    new_status = models.CharField(max_length=8, choices=TunnelStatus.choices)
+    message = models.CharField(max_length=500, blank=True)
+    changed_at = models.DateTimeField(db_index=True)
+    # Set once the change's alert has gone out (or was decided against).
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.tunnel}: {self.old_status} → {self.new_status}"
+
+
+class AwsResource(models.Model):
+    """An AWS resource created for a request, recorded the moment it exists."""
+
+    request = models.ForeignKey(VpnRequest, on_delete=models.PROTECT, related_name="resources")
+    role = models.CharField(max_length=32, choices=AwsResourceRole.choices)
+    resource_id = models.CharField("AWS ID", max_length=64, unique=True)
+    region = models.CharField(max_length=32)
+    state = models.CharField(max_length=32, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "created_at"]
+        verbose_name = "AWS resource"
+        constraints = [
+            models.UniqueConstraint(fields=["request", "role"], name="awsresource_one_per_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.resource_id}"
+
+
+class StageTransition(models.Model):
+    """One move of a request from a stage to another: who, when and why."""
+
+    request = models.ForeignKey(VpnRequest, on_delete=models.PROTECT, related_name="transitions")
+    from_stage = models.CharField(max_length=32, choices=Stage.choices)
+    to_stage = models.CharField(max_length=32, choices=Stage.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Who moved it when no user did: "customer", "system", a job's name.
+    actor_label = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.request.reference}: {self.from_stage} → {self.to_stage}"
+
+    @property
+    def actor_display(self) -> str:
+        """The user's name, or the label of what moved the request."""
+        if self.actor_id:
+            return self.actor.get_full_name() or self.actor.get_username()
+        return self.actor_label or "system"

@@ -1,0 +1,99 @@
+"""The stage machine's only writer.
+
+`request_move` takes the request's row lock, checks the move against
+`vpn.choices.STAGE_TRANSITIONS`, writes the stage and a `StageTransition` row, and
+schedules follow-up work to run once the transaction has committed.
+"""
+
+from collections.abc import Callable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from vpn import jobs
+from vpn.choices import STAGE_TRANSITIONS, Stage
+from vpn.models import StageTransition, VpnRequest
+
+
+class StageMoveError(Exception):
+    """A move the stage machine does not allow, or one that lost a race."""
+
+
+# Follow-up jobs per stage entered; each takes the transition's id.
+STAGE_FOLLOW_UPS: dict[str, tuple[Callable[[int], None], ...]] = {
+    Stage.SUBMITTED: (jobs.transition_notify,),
+    Stage.FAILED: (jobs.transition_notify,),
+}
+
+
+def request_move(
+    *,
+    request_id: int,
+    to_stage: str,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    note: str = "",
+    from_stage: str | None = None,
+) -> StageTransition:
+    """Move a request to `to_stage` and record who did it and why.
+
+    `from_stage`, when given, makes the move conditional: it is refused unless the
+    request is still in that stage once locked (two engineers clicking the same button
+    at once get one move, and one clear error). Raises `StageMoveError` for a move the
+    transition table does not allow.
+    """
+    to_stage = Stage(to_stage)
+    with transaction.atomic():
+        request = VpnRequest.objects.select_for_update().get(pk=request_id)
+        current = Stage(request.stage)
+        if from_stage is not None and current != from_stage:
+            raise StageMoveError(
+                f"{request.reference} is already “{current.label}”, no longer "
+                f"“{Stage(from_stage).label}”; nothing was changed."
+            )
+        if to_stage not in STAGE_TRANSITIONS[current]:
+            raise StageMoveError(
+                f"{request.reference} cannot move from “{current.label}” to “{to_stage.label}”."
+            )
+
+        request.stage = to_stage
+        changed = ["stage", "updated_at"]
+        if to_stage == Stage.FAILED:
+            request.failed_stage = current
+            request.failure_message = note
+            changed += ["failed_stage", "failure_message"]
+        elif current == Stage.FAILED:
+            request.failed_stage = ""
+            request.failure_message = ""
+            changed += ["failed_stage", "failure_message"]
+        if to_stage == Stage.SUBMITTED:
+            request.submitted_at = timezone.now()
+            changed.append("submitted_at")
+        request.save(update_fields=changed)
+
+        transition = StageTransition.objects.create(
+            request=request,
+            from_stage=current,
+            to_stage=to_stage,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            actor_label=actor_label,
+            note=note,
+        )
+        for follow_up in STAGE_FOLLOW_UPS.get(to_stage, ()):
+            jobs.enqueue_on_commit(follow_up, transition.pk)
+    return transition
+
+
+def request_retry(*, request_id: int, actor: AbstractBaseUser | None = None) -> StageTransition:
+    """Resume a failed request at the stage where it stopped."""
+    request = VpnRequest.objects.get(pk=request_id)
+    if request.stage != Stage.FAILED or not request.failed_stage:
+        raise StageMoveError(f"{request.reference} has not failed; there is nothing to retry.")
+    return request_move(
+        request_id=request_id,
+        to_stage=request.failed_stage,
+        from_stage=Stage.FAILED,
+        actor=actor,
+        note="Retry",
+    )

@@ -1,0 +1,1 @@
+"""Views of the VPN app: staff pages (`staff`) and public ones (`public`)."""
