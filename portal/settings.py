@@ -128,6 +128,9 @@ PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
 DASHBOARD_PAGE_SIZE = 25
 
+# Tests that need PostgreSQL or Redis fail, rather than skip, when this is on (CI).
+TEST_REQUIRE_SERVICES = env.bool("TEST_REQUIRE_SERVICES", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -26,7 +26,9 @@ def enqueue(func: Callable[..., object], *args: object) -> None:
         logger.info("No queue: running %s%r in process", func.__name__, args)
         func(*args)
         return
-    django_rq.get_queue("default").enqueue(func, *args)
+    # `enqueue_on_commit` already waits for the commit; "auto" stops django-rq from
+    # deferring a second time (which, inside a later transaction, would delay the job).
+    django_rq.get_queue("default", commit_mode="auto").enqueue(func, *args)
 
 
 def transition_notify(transition_id: int) -> None:
