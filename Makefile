@@ -1,0 +1,50 @@
+# Two commands on a fresh clone: `make run` (the portal with demo data) and `make test`.
+# Both install what they need first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Debian packages the tests use: Chromium for browser tests, HarfBuzz's subsetter and
+# poppler for PDFs, strongSwan to load generated configurations, Redis for the queue.
+DEBIAN_PACKAGES := chromium libharfbuzz-subset0 poppler-utils redis-server \
+	strongswan strongswan-swanctl charon-systemd libcharon-extra-plugins
+
+.PHONY: run test lint bench system-packages clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# --no-compile: botocore's bytecode compilation would triple the install time.
+	$(BIN)/pip install --quiet --no-compile -e ".[dev]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@scripts/run.sh
+
+test: $(STAMP) system-packages
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Installs the Debian packages that are missing, when run as root on Debian; elsewhere
+# it only says what is missing (the tests that need them then skip, or fail in CI).
+system-packages:
+	@missing=""; for pkg in $(DEBIAN_PACKAGES); do \
+		dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "Missing Debian packages (install them for the full suite):$$missing"; fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) .run staticfiles test-artifacts .pytest_cache .ruff_cache

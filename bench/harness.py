@@ -1,0 +1,57 @@
+"""Shared set-up for the benchmarks: Django with a throwaway test database, and timing.
+
+Benchmarks print figures; they do not pass or fail. They use the database that
+`DATABASE_URL` names (a `test_` copy of it, created and dropped here), so the figures
+can be taken on SQLite or PostgreSQL.
+"""
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def django_test_database() -> Iterator[None]:
+    """Set Django up with the test settings and a fresh test database."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings_test")
+    import django
+
+    django.setup()
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
+    # Measure as production runs: DEBUG off (it would also log every query).
+    setup_test_environment(debug=False)
+    from django.db import connection
+
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        teardown_test_environment()
+
+
+def timings_ms(action: Callable[[], object], *, repeat: int, warmup: int = 3) -> list[float]:
+    """Run `action` `warmup` times unmeasured, then `repeat` times; milliseconds each."""
+    for _ in range(warmup):
+        action()
+    results = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        results.append((time.perf_counter() - start) * 1000)
+    return results
+
+
+def summary(values: list[float]) -> str:
+    """Median and p95 of a list of milliseconds, as text."""
+    p95 = statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
+    return f"median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms (n={len(values)})"

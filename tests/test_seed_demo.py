@@ -1,0 +1,26 @@
+"""`seed_demo`: demo users with printed credentials and requests in many stages."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from vpn.models import StageTransition, VpnRequest
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_prints_credentials():
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "log in as admin / admin" in out.getvalue()
+    count = VpnRequest.objects.count()
+    stages = set(VpnRequest.objects.values_list("stage", flat=True))
+    assert count >= 10
+    assert {"live", "degraded", "down", "failed", "submitted", "draft"} <= stages
+    assert StageTransition.objects.count() > count
+
+    call_command("seed_demo", stdout=StringIO())
+    assert VpnRequest.objects.count() == count
+    assert authenticate(username="admin", password="admin").is_superuser
+    assert authenticate(username="se", password="se").has_perm("vpn.approve_vpnrequest")
