@@ -1,0 +1,485 @@
+"""VPN connection emulation: tunnels with their own addresses, keys and options.
+
+moto keeps a VPN connection as an id, a type and two gateway ids. Real AWS gives every
+connection two tunnels, each with an outside address on the AWS side, a /30 of
+link-local "inside" addresses, a pre-shared key and a set of IKE/IPsec parameters, and
+remembers the connection-level options, static routes and per-tunnel status. This
+module holds that data in plain Python (no moto here), keyed the way
+``DescribeVpnConnections`` names it, so it can be handed to the API serializer as is.
+"""
+
+import copy
+import ipaddress
+import random
+import secrets
+import string
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sandbox.errors import ApiError, invalid_parameter
+from sandbox.lifecycle import Lifecycle
+from sandbox.validation import (
+    RESERVED_INSIDE_CIDRS,
+    check_cidr,
+    check_inside_cidr,
+    check_pre_shared_key,
+    check_tunnel_count,
+    check_tunnel_settings,
+)
+
+# What AWS reports for a tunnel option nobody set.
+TUNNEL_DEFAULTS: dict[str, Any] = {
+    "Phase1LifetimeSeconds": 28800,
+    "Phase2LifetimeSeconds": 3600,
+    "RekeyMarginTimeSeconds": 270,
+    "RekeyFuzzPercentage": 100,
+    "ReplayWindowSize": 1024,
+    "DpdTimeoutSeconds": 30,
+    "DpdTimeoutAction": "clear",
+    "Phase1EncryptionAlgorithms": ["AES128", "AES256", "AES128-GCM-16", "AES256-GCM-16"],
+    "Phase2EncryptionAlgorithms": ["AES128", "AES256", "AES128-GCM-16", "AES256-GCM-16"],
+    "Phase1IntegrityAlgorithms": ["SHA1", "SHA2-256", "SHA2-384", "SHA2-512"],
+    "Phase2IntegrityAlgorithms": ["SHA1", "SHA2-256", "SHA2-384", "SHA2-512"],
+    "Phase1DHGroupNumbers": [2, *range(14, 25)],
+    "Phase2DHGroupNumbers": [2, 5, *range(14, 25)],
+    "IkeVersions": ["ikev1", "ikev2"],
+    "StartupAction": "add",
+    "EnableTunnelLifecycleControl": False,
+    "LogOptions": {"CloudWatchLogOptions": {"LogEnabled": False}},
+}
+
+# Options given as lists of {"Value": ...} in requests and responses.
+_LIST_SETTINGS = frozenset(
+    name for name, value in TUNNEL_DEFAULTS.items() if isinstance(value, list)
+)
+
+# The request spells a few members differently from the response.
+_REQUEST_NAMES = {
+    "IKEVersions": "IkeVersions",
+    "DPDTimeoutSeconds": "DpdTimeoutSeconds",
+    "DPDTimeoutAction": "DpdTimeoutAction",
+}
+
+# Connection-level options AWS reports when they were not given.
+CONNECTION_DEFAULTS: dict[str, Any] = {
+    "EnableAcceleration": False,
+    "StaticRoutesOnly": False,
+    "LocalIpv4NetworkCidr": "0.0.0.0/0",
+    "RemoteIpv4NetworkCidr": "0.0.0.0/0",
+    "OutsideIpAddressType": "PublicIpv4",
+    "TunnelInsideIpVersion": "ipv4",
+}
+
+# Where tunnel outside addresses come from: the two documentation ranges first, then the
+# RFC 2544 benchmarking range, which is never routed either and is large enough for the
+# thousands of tunnels a benchmark creates. 192.0.2.0/24 is left to customer gateways.
+_OUTSIDE_RANGES = ("203.0.113.0/24", "198.51.100.0/24", "198.18.0.0/15")
+
+# 169.254.0.0/16 holds 16,384 blocks of four addresses.
+_INSIDE_BLOCKS = 16384
+
+_KEY_ALPHABET = string.ascii_letters + string.digits
+
+
+def generate_pre_shared_key() -> str:
+    """A key like the ones AWS generates: 32 letters and digits, never starting with 0."""
+    first = secrets.choice(_KEY_ALPHABET.replace("0", ""))
+    return first + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(31))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def settings_from_request(spec: dict[str, Any]) -> dict[str, Any]:
+    """Translate one ``TunnelOptions`` request entry into Describe-named settings.
+
+    The inside CIDR and pre-shared key are handled by the caller, not returned here.
+    Members the sandbox does not emulate are refused rather than silently dropped.
+    """
+    settings = {}
+    for key, value in spec.items():
+        if key in ("TunnelInsideCidr", "PreSharedKey"):
+            continue
+        name = _REQUEST_NAMES.get(key, key)
+        if name not in TUNNEL_DEFAULTS:
+            raise invalid_parameter(f"The tunnel option {key} is not supported by the sandbox.")
+        if name in _LIST_SETTINGS:
+            value = [item["Value"] for item in value]
+        settings[name] = value
+    return settings
+
+
+@dataclass
+class Tunnel:
+    """One of the two IPsec tunnels of a VPN connection."""
+
+    outside_ip: str
+    inside_cidr: str
+    pre_shared_key: str
+    settings: dict[str, Any]
+    status: str = "DOWN"
+    status_message: str = ""
+    last_status_change: datetime = field(default_factory=_now)
+    accepted_route_count: int = 0
+
+    @property
+    def aws_inside_ip(self) -> str:
+        """The AWS end of the inside /30: its first usable address."""
+        return str(ipaddress.ip_network(self.inside_cidr)[1])
+
+    @property
+    def customer_inside_ip(self) -> str:
+        """The customer end of the inside /30: its second usable address."""
+        return str(ipaddress.ip_network(self.inside_cidr)[2])
+
+    def describe(self) -> dict[str, Any]:
+        """The tunnel as a ``TunnelOption`` of ``DescribeVpnConnections``."""
+        described: dict[str, Any] = {
+            "OutsideIpAddress": self.outside_ip,
+            "TunnelInsideCidr": self.inside_cidr,
+            "PreSharedKey": self.pre_shared_key,
+        }
+        for name, value in self.settings.items():
+            if name in _LIST_SETTINGS:
+                value = [{"Value": item} for item in value]
+            described[name] = value
+        return described
+
+    def telemetry(self) -> dict[str, Any]:
+        """The tunnel as a ``VgwTelemetry`` entry."""
+        return {
+            "OutsideIpAddress": self.outside_ip,
+            "Status": self.status,
+            "StatusMessage": self.status_message,
+            "LastStatusChange": self.last_status_change,
+            "AcceptedRouteCount": self.accepted_route_count,
+        }
+
+
+@dataclass
+class StaticRoute:
+    """A static route of a VPN connection; its state follows AWS's lifecycle."""
+
+    destination: str
+    state: str = "pending"
+
+    def describe(self) -> dict[str, str]:
+        """The route as a ``VpnStaticRoute``."""
+        return {"DestinationCidrBlock": self.destination, "Source": "Static", "State": self.state}
+
+
+@dataclass
+class VpnConnection:
+    """Everything the sandbox knows about a VPN connection beyond moto's few fields."""
+
+    id: str
+    gateway_id: str  # the VPN or transit gateway: inside CIDRs are unique per gateway
+    customer_gateway_id: str
+    customer_gateway_ip: str
+    customer_asn: str
+    amazon_asn: int
+    options: dict[str, Any]
+    tunnels: list[Tunnel]
+    type: str = "ipsec.1"
+    vpn_gateway_id: str | None = None
+    transit_gateway_id: str | None = None
+    routes: dict[str, StaticRoute] = field(default_factory=dict)
+    state: str = "pending"
+
+    @property
+    def static_routes_only(self) -> bool:
+        """Whether the connection routes statically (no BGP)."""
+        return bool(self.options["StaticRoutesOnly"])
+
+    def describe_options(self) -> dict[str, Any]:
+        """The ``Options`` structure of ``DescribeVpnConnections``."""
+        return {**self.options, "TunnelOptions": [tunnel.describe() for tunnel in self.tunnels]}
+
+    def describe_routes(self) -> list[dict[str, str]]:
+        """The ``Routes`` list of ``DescribeVpnConnections``."""
+        return [route.describe() for route in self.routes.values()]
+
+    def describe_telemetry(self) -> list[dict[str, Any]]:
+        """The ``VgwTelemetry`` list of ``DescribeVpnConnections``."""
+        return [tunnel.telemetry() for tunnel in self.tunnels]
+
+    def tunnel(self, outside_ip: str) -> Tunnel:
+        """The tunnel with this outside address; ``LookupError`` if there is none."""
+        for tunnel in self.tunnels:
+            if tunnel.outside_ip == outside_ip:
+                return tunnel
+        raise LookupError(outside_ip)
+
+
+class OutsideIpPool:
+    """Hands out tunnel outside addresses, each used by one tunnel at a time."""
+
+    def __init__(self) -> None:
+        self._in_use: set[str] = set()
+        self._cursor = self._addresses()
+
+    @staticmethod
+    def _addresses() -> Iterator[str]:
+        for cidr in _OUTSIDE_RANGES:
+            for address in ipaddress.ip_network(cidr).hosts():
+                # Skip .0 and .255 even inside the /15: they read like network addresses.
+                if address.packed[-1] not in (0, 255):
+                    yield str(address)
+
+    def allocate(self) -> str:
+        """The next free address, wrapping around once to reuse released ones."""
+        for _ in range(2):
+            for address in self._cursor:
+                if address not in self._in_use:
+                    self._in_use.add(address)
+                    return address
+            self._cursor = self._addresses()
+        raise ApiError("VpnConnectionLimitExceeded", "The sandbox has no outside IP left.")
+
+    def release(self, address: str) -> None:
+        """Make an address available again."""
+        self._in_use.discard(address)
+
+
+class VpnRegistry:
+    """All VPN connections of one sandbox, the pools they draw from, and their changes.
+
+    State changes (``pending`` to ``available`` and so on) go through the sandbox's
+    :class:`~sandbox.lifecycle.Lifecycle`, so they honour its delay.
+    """
+
+    def __init__(self, lifecycle: Lifecycle, deleted_retention: float):
+        self.lifecycle = lifecycle
+        self.deleted_retention = deleted_retention
+        self.connections: dict[str, VpnConnection] = {}
+        self._outside_ips = OutsideIpPool()
+        self._random = random.Random()
+
+    def create(
+        self,
+        connection_id: str,
+        *,
+        gateway_id: str,
+        customer_gateway_id: str,
+        customer_gateway_ip: str,
+        customer_asn: str,
+        amazon_asn: int,
+        options: dict[str, Any],
+        vpn_gateway_id: str | None = None,
+        transit_gateway_id: str | None = None,
+    ) -> VpnConnection:
+        """Create a connection from a ``CreateVpnConnection`` ``Options`` structure.
+
+        Everything is checked before anything is allocated, so a refused request leaves
+        no trace. The connection starts ``pending`` and becomes ``available`` later.
+        """
+        options = dict(options)
+        tunnel_specs = list(options.pop("TunnelOptions", None) or [])
+        check_tunnel_count(len(tunnel_specs))
+        tunnel_specs += [{}] * (2 - len(tunnel_specs))
+        connection_options = self._connection_options(options, transit_gateway_id)
+
+        in_use = self.inside_cidrs_in_use(gateway_id)
+        planned = []
+        for spec in tunnel_specs:
+            settings = {**copy.deepcopy(TUNNEL_DEFAULTS), **settings_from_request(spec)}
+            check_tunnel_settings(settings)
+            key = spec.get("PreSharedKey")
+            if key is None:
+                key = generate_pre_shared_key()
+            else:
+                check_pre_shared_key(key)
+            cidr = spec.get("TunnelInsideCidr")
+            cidr = check_inside_cidr(cidr, in_use) if cidr else self._pick_inside_cidr(in_use)
+            in_use.add(cidr)
+            planned.append((settings, key, cidr))
+
+        tunnels = [
+            Tunnel(self._outside_ips.allocate(), cidr, key, settings)
+            for settings, key, cidr in planned
+        ]
+        connection = VpnConnection(
+            id=connection_id,
+            gateway_id=gateway_id,
+            customer_gateway_id=customer_gateway_id,
+            customer_gateway_ip=customer_gateway_ip,
+            customer_asn=str(customer_asn),
+            amazon_asn=amazon_asn,
+            options=connection_options,
+            tunnels=tunnels,
+            vpn_gateway_id=vpn_gateway_id,
+            transit_gateway_id=transit_gateway_id,
+        )
+        self.connections[connection_id] = connection
+        self.lifecycle.transition(connection, "pending", "available")
+        return connection
+
+    @staticmethod
+    def _connection_options(
+        options: dict[str, Any], transit_gateway_id: str | None
+    ) -> dict[str, Any]:
+        allowed = {*CONNECTION_DEFAULTS, "LocalIpv6NetworkCidr", "RemoteIpv6NetworkCidr"}
+        unsupported = set(options) - allowed
+        if unsupported:
+            raise invalid_parameter(
+                f"The option {sorted(unsupported)[0]} is not supported by the sandbox."
+            )
+        merged = {**CONNECTION_DEFAULTS, **options}
+        if merged["TunnelInsideIpVersion"] != "ipv4":
+            raise invalid_parameter("The sandbox only emulates IPv4 tunnel inside addresses.")
+        if merged["OutsideIpAddressType"] != "PublicIpv4":
+            raise invalid_parameter("The sandbox only emulates public IPv4 outside addresses.")
+        if merged["EnableAcceleration"] and not transit_gateway_id:
+            raise invalid_parameter(
+                "Acceleration is only supported for VPN connections on a transit gateway."
+            )
+        return _checked_network_cidrs(merged)
+
+    def inside_cidrs_in_use(self, gateway_id: str, ignore: Tunnel | None = None) -> set[str]:
+        """Inside CIDRs of the live tunnels on a gateway (except ``ignore``)."""
+        return {
+            tunnel.inside_cidr
+            for connection in self.connections.values()
+            if connection.gateway_id == gateway_id and connection.state != "deleted"
+            for tunnel in connection.tunnels
+            if tunnel is not ignore
+        }
+
+    def _pick_inside_cidr(self, in_use: set[str]) -> str:
+        # AWS picks a random free /30; so does the sandbox, which keeps tests honest about
+        # reading the value back instead of assuming one.
+        if len(in_use) + len(RESERVED_INSIDE_CIDRS) >= _INSIDE_BLOCKS:
+            raise invalid_parameter("No tunnel inside CIDR is left on this gateway.")
+        while True:
+            block = self._random.randrange(_INSIDE_BLOCKS)
+            cidr = f"169.254.{block // 64}.{block % 64 * 4}/30"
+            if cidr not in in_use and cidr not in RESERVED_INSIDE_CIDRS:
+                return cidr
+
+    def delete(self, connection: VpnConnection, on_purge: Callable[[], None]) -> None:
+        """Start deleting a connection; once ``deleted`` it stays visible for a while.
+
+        ``on_purge`` runs when the retention period is over and the connection vanishes.
+        """
+        if connection.state in ("deleting", "deleted"):
+            return
+
+        def purge() -> None:
+            if self.connections.get(connection.id) is connection:
+                del self.connections[connection.id]
+                for tunnel in connection.tunnels:
+                    self._outside_ips.release(tunnel.outside_ip)
+                on_purge()
+
+        self.lifecycle.transition(
+            connection,
+            "deleting",
+            "deleted",
+            on_settled=lambda: self.lifecycle.call_later(self.deleted_retention, purge),
+        )
+
+    def modify_tunnel(
+        self, connection: VpnConnection, outside_ip: str, spec: dict[str, Any]
+    ) -> Tunnel:
+        """Apply a ``ModifyVpnTunnelOptions`` request; options not given keep their value."""
+        _require_available(connection)
+        try:
+            tunnel = connection.tunnel(outside_ip)
+        except LookupError:
+            raise invalid_parameter(
+                f"The VPN connection {connection.id} has no tunnel with outside IP "
+                f"address {outside_ip}."
+            ) from None
+        settings = {**tunnel.settings, **settings_from_request(spec)}
+        check_tunnel_settings(settings)
+        key = spec.get("PreSharedKey", tunnel.pre_shared_key)
+        check_pre_shared_key(key)
+        cidr = tunnel.inside_cidr
+        if spec.get("TunnelInsideCidr"):
+            in_use = self.inside_cidrs_in_use(connection.gateway_id, ignore=tunnel)
+            cidr = check_inside_cidr(spec["TunnelInsideCidr"], in_use)
+        tunnel.settings, tunnel.pre_shared_key, tunnel.inside_cidr = settings, key, cidr
+        return tunnel
+
+    @staticmethod
+    def modify_options(connection: VpnConnection, changes: dict[str, Any]) -> None:
+        """Apply a ``ModifyVpnConnectionOptions`` request (the network CIDRs)."""
+        _require_available(connection)
+        connection.options = _checked_network_cidrs({**connection.options, **changes})
+
+    def add_route(self, connection: VpnConnection, destination: str) -> StaticRoute:
+        """Add a static route; adding one that exists changes nothing."""
+        destination = check_cidr(destination, "DestinationCidrBlock", version=4)
+        if connection.state in ("deleting", "deleted"):
+            raise _invalid_state(connection)
+        route = connection.routes.get(destination)
+        if route is None or route.state in ("deleting", "deleted"):
+            route = connection.routes[destination] = StaticRoute(destination)
+            self.lifecycle.transition(route, "pending", "available")
+        return route
+
+    def remove_route(self, connection: VpnConnection, destination: str) -> None:
+        """Start removing a static route; it disappears once ``deleted``."""
+        route = connection.routes.get(destination)
+        if route is None or route.state in ("deleting", "deleted"):
+            raise ApiError(
+                "InvalidRoute.NotFound",
+                f"The route {destination} does not exist on VPN connection {connection.id}.",
+            )
+
+        def forget() -> None:
+            if connection.routes.get(destination) is route:
+                del connection.routes[destination]
+
+        self.lifecycle.transition(route, "deleting", "deleted", on_settled=forget)
+
+    def set_tunnel_status(
+        self,
+        connection_id: str,
+        outside_ip: str,
+        status: str,
+        message: str | None = None,
+        accepted_route_count: int | None = None,
+    ) -> Tunnel:
+        """Change a tunnel's telemetry as if its IKE/BGP session went up or down.
+
+        ``LookupError`` if the connection or the tunnel does not exist.
+        """
+        tunnel = self.connections[connection_id].tunnel(outside_ip)  # KeyError: a LookupError
+        if status != tunnel.status:
+            tunnel.status = status
+            tunnel.last_status_change = _now()
+        if message is not None:
+            tunnel.status_message = message
+        if accepted_route_count is not None:
+            tunnel.accepted_route_count = accepted_route_count
+        return tunnel
+
+
+def _checked_network_cidrs(options: dict[str, Any]) -> dict[str, Any]:
+    for name, version in (
+        ("LocalIpv4NetworkCidr", 4),
+        ("RemoteIpv4NetworkCidr", 4),
+        ("LocalIpv6NetworkCidr", 6),
+        ("RemoteIpv6NetworkCidr", 6),
+    ):
+        if options.get(name) is not None:
+            options[name] = check_cidr(options[name], name, version)
+    return options
+
+
+def _invalid_state(connection: VpnConnection) -> ApiError:
+    return ApiError(
+        "InvalidVpnConnection.InvalidState",
+        f"The VPN connection {connection.id} is in the {connection.state} state and cannot "
+        "be changed.",
+    )
+
+
+def _require_available(connection: VpnConnection) -> None:
+    # AWS only lets an available connection be modified.
+    if connection.state != "available":
+        raise _invalid_state(connection)

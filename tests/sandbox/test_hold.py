@@ -1,0 +1,35 @@
+"""The hold control: the Nth call takes effect but its answer waits for a release."""
+
+import threading
+import time
+
+
+def test_the_held_call_takes_effect_and_answers_only_after_release(ec2, control_api):
+    status, body = control_api("POST", "/_sandbox/hold", {"after_calls": 2})
+    assert status == 200 and body["armed"]
+
+    ec2.create_vpc(CidrBlock="10.1.0.0/16")  # call 1: answered
+    answers = []
+    thread = threading.Thread(
+        target=lambda: answers.append(ec2.create_vpc(CidrBlock="10.2.0.0/16")), daemon=True
+    )
+    thread.start()
+    for _ in range(100):
+        if control_api("GET", "/_sandbox/hold")[1]["held"]:
+            break
+        time.sleep(0.05)
+    assert control_api("GET", "/_sandbox/hold")[1]["held"] == "CreateVpc"
+    assert answers == []
+    # The held call already took effect: the sandbox keeps serving meanwhile.
+    cidrs = {v["CidrBlock"] for v in ec2.describe_vpcs()["Vpcs"]}
+    assert {"10.1.0.0/16", "10.2.0.0/16"} <= cidrs
+
+    control_api("DELETE", "/_sandbox/hold")
+    thread.join(10)
+    assert answers and answers[0]["Vpc"]["CidrBlock"] == "10.2.0.0/16"
+
+
+def test_bad_hold_requests_are_refused(control_api):
+    assert control_api("POST", "/_sandbox/hold", {"after_calls": 0})[0] == 400
+    assert control_api("POST", "/_sandbox/hold", {"after_calls": "3"})[0] == 400
+    assert control_api("GET", "/_sandbox/hold")[1]["armed"] is False
