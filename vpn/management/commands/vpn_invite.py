@@ -1,0 +1,75 @@
+"""`python manage.py vpn_invite --customer NAME --org ORG --email EMAIL [--contact NAME]`:
+start a draft request and print the customer's intake link (also emailed to them)."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from vpn.services.intake import intake_invite
+from vpn.validation import IDENTITY_FIELDS, IntakeInvalid, intake_clean
+
+
+class Command(BaseCommand):
+    """Invite a customer to fill in their VPN intake themselves."""
+
+    help = "Create a draft VPN request and print the customer's self-service intake link."
+
+    def add_arguments(self, parser):
+        """The customer and the contact who gets the link."""
+        parser.add_argument("--customer", required=True, help="Customer name.")
+        parser.add_argument("--org", required=True, help="Platform org ID (a UUID).")
+        parser.add_argument("--email", required=True, help="Contact email; the link goes there.")
+        parser.add_argument("--contact", default="", help="Contact name.")
+        parser.add_argument("--owner", help="Username of the responsible solutions engineer.")
+        parser.add_argument(
+            "--no-email", action="store_true", help="Only print the link; send no email."
+        )
+
+    def handle(self, *args, **options):
+        """Check the values with the intake rules, create, print the link."""
+        raw = {
+            "customer_name": options["customer"],
+            "org_id": options["org"],
+            "contact_name": options["contact"],
+            "contact_email": options["email"],
+        }
+        try:
+            values = intake_clean(raw, fields=IDENTITY_FIELDS).values
+        except IntakeInvalid as exc:
+            raise CommandError(error_lines(exc.errors)) from exc
+        owner = user_named(options["owner"])
+        new = intake_invite(
+            customer_name=values["customer_name"],
+            org_id=values["org_id"],
+            contact_name=values["contact_name"],
+            contact_email=values["contact_email"],
+            owner=owner,
+            send_email=not options["no_email"],
+        )
+        request = new.link.request
+        self.stdout.write(
+            f"{request.reference} (id {request.pk}) for {request.customer.name}; link valid "
+            f"until {new.link.expires_at:%Y-%m-%d %H:%M} UTC"
+            + (f", emailed to {values['contact_email']}" if new.emailed else "")
+        )
+        self.stdout.write(new.url)
+
+
+def user_named(username: str | None):
+    """The user with this username, or None when none was asked for."""
+    if not username:
+        return None
+    try:
+        return get_user_model().objects.get_by_natural_key(username)
+    except get_user_model().DoesNotExist as exc:
+        raise CommandError(f"No user named {username!r}.") from exc
+
+
+def error_lines(errors: dict[str, list[str]], names: dict[str, str] | None = None) -> str:
+    """Every error as "field: message", one per line."""
+    names = names or {}
+    lines = [
+        f"{names.get(field, field)}: {message}"
+        for field, messages in errors.items()
+        for message in messages
+    ]
+    return "Invalid input:\n" + "\n".join(lines)

@@ -1,0 +1,380 @@
+"""Intake: invitations, the customer's self-service link, drafts, submission and review.
+
+These services are the only code that writes a request's intake fields, its customer and
+its intake links. Values come already checked by `vpn.validation.intake_clean` (through
+the forms or the `vpn_create` command); stage moves go through
+`vpn.services.stages.request_move`.
+
+Emails that carry a link are sent from this process right after the service's
+transaction has committed, not from a job: the token exists only here and in the
+email, and a job's arguments would leave it in Redis. Call these services outside any
+transaction of your own, so that no email announces work that is later rolled back.
+"""
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from vpn.choices import Stage
+from vpn.models import Customer, IntakeLink, StageTransition, VpnRequest
+from vpn.services.notifications import email_send
+from vpn.services.stages import StageMoveError, request_move
+from vpn.validation import ALL_FIELDS, intake_clean
+
+logger = logging.getLogger(__name__)
+
+# 32 random bytes, URL-safe base64 without padding: 43 characters, 256 bits.
+TOKEN_BYTES = 32
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+# Stages in which the customer may still change their answers.
+CUSTOMER_EDITABLE_STAGES = (Stage.DRAFT, Stage.CHANGES_REQUESTED)
+# Stages in which an engineer may still edit the intake (before approval).
+ENGINEER_EDITABLE_STAGES = (Stage.DRAFT, Stage.SUBMITTED, Stage.CHANGES_REQUESTED)
+
+# Intake field -> VpnRequest field.
+_REQUEST_FIELDS = {
+    "region": "region",
+    "location_city": "location_city",
+    "location_country": "location_country",
+    "gateway_ip": "customer_gateway_ip",
+    "routing": "routing",
+    "subnets": "static_subnets",
+    "asn": "bgp_asn",
+    "advertised_prefixes": "advertised_prefixes",
+    "ike_version": "ike_version",
+    "tunnels": "tunnel_count",
+    "nat": "nat_wanted",
+    "device": "device_vendor",
+}
+
+
+class IntakeLinkUnknown(Exception):
+    """No link has this token (or the token is not even shaped like one)."""
+
+
+class IntakeLinkGone(Exception):
+    """The link existed but no longer works; `reason` is "expired" or "revoked"."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"This intake link has {reason}.")
+        self.reason = reason
+
+
+class IntakeClosed(Exception):
+    """The request is past the point where its intake can change."""
+
+
+@dataclass(frozen=True)
+class NewLink:
+    """A link just made: the only moment its token and URL are known."""
+
+    link: IntakeLink
+    token: str
+    url: str
+    emailed: bool
+
+
+def token_hash(token: str) -> str:
+    """The SHA-256 of a token, in hex: what the database stores and looks up."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def intake_link_url(*, token: str) -> str:
+    """The absolute URL of the customer's page for a token."""
+    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("vpn:intake", args=[token])
+
+
+def intake_link_create(
+    *, request_id: int, created_by: AbstractBaseUser | None = None, send_email: bool = True
+) -> NewLink:
+    """Make a new link to a request, valid for `INTAKE_LINK_DAYS` days, and (after the
+    commit) email it to the customer's contact."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    with transaction.atomic():
+        request = VpnRequest.objects.select_related("customer", "owner").get(pk=request_id)
+        link = IntakeLink.objects.create(
+            request=request,
+            token_hash=token_hash(token),
+            created_by=_user_or_none(created_by),
+            expires_at=timezone.now() + timedelta(days=settings.INTAKE_LINK_DAYS),
+        )
+    url = intake_link_url(token=token)
+    emailed = False
+    if send_email:
+        emailed = _email_quietly(
+            template="intake_invite",
+            context={"request": request, "url": url, "link": link},
+            to=[request.customer.contact_email],
+        )
+    return NewLink(link=link, token=token, url=url, emailed=emailed)
+
+
+def intake_link_resolve(*, token: str) -> IntakeLink:
+    """The link a token opens, if it still works.
+
+    Raises `IntakeLinkUnknown` for a malformed or unknown token and `IntakeLinkGone`
+    for an expired or revoked one. Records when the link was last used.
+    """
+    if not isinstance(token, str) or not TOKEN_SHAPE.fullmatch(token):
+        raise IntakeLinkUnknown
+    digest = token_hash(token)
+    link = (
+        IntakeLink.objects.select_related("request__customer", "request__owner")
+        .filter(token_hash=digest)
+        .first()
+    )
+    # The lookup is by hash, so timing says nothing about the token; compare_digest
+    # keeps the final check constant-time all the same.
+    if link is None or not hmac.compare_digest(link.token_hash, digest):
+        raise IntakeLinkUnknown
+    now = timezone.now()
+    if link.revoked_at is not None:
+        raise IntakeLinkGone("been revoked")
+    if link.expires_at <= now:
+        raise IntakeLinkGone("expired")
+    IntakeLink.objects.filter(pk=link.pk).update(last_used_at=now)
+    link.last_used_at = now
+    return link
+
+
+def intake_link_revoke(*, link_id: int, actor: AbstractBaseUser | None = None) -> IntakeLink:
+    """Stop a link from working, at once and for good."""
+    with transaction.atomic():
+        link = IntakeLink.objects.select_for_update().select_related("request").get(pk=link_id)
+        if link.revoked_at is None:
+            link.revoked_at = timezone.now()
+            link.revoked_by = _user_or_none(actor)
+            link.save(update_fields=["revoked_at", "revoked_by"])
+    return link
+
+
+def customer_upsert(
+    *, org_id: str, name: str, contact_name: str = "", contact_email: str = ""
+) -> Customer:
+    """The customer with this org ID, created if new; name and contact updated when given."""
+    defaults = {"name": name}
+    if contact_name:
+        defaults["contact_name"] = contact_name
+    if contact_email:
+        defaults["contact_email"] = contact_email
+    customer, _ = Customer.objects.update_or_create(org_id=org_id, defaults=defaults)
+    return customer
+
+
+def intake_invite(
+    *,
+    customer_name: str,
+    org_id: str,
+    contact_email: str,
+    contact_name: str = "",
+    owner: AbstractBaseUser | None = None,
+    send_email: bool = True,
+) -> NewLink:
+    """Start a draft request for a customer and email its contact a link to fill it in."""
+    with transaction.atomic():
+        customer = customer_upsert(
+            org_id=org_id,
+            name=customer_name,
+            contact_name=contact_name,
+            contact_email=contact_email,
+        )
+        request = VpnRequest.objects.create(customer=customer, owner=_user_or_none(owner))
+    return intake_link_create(request_id=request.pk, created_by=owner, send_email=send_email)
+
+
+def request_create(
+    *,
+    values: dict[str, object],
+    owner: AbstractBaseUser | None = None,
+    submit: bool = True,
+    actor_label: str = "",
+) -> VpnRequest:
+    """Create a request from checked intake values, as a draft or submitted for review."""
+    with transaction.atomic():
+        request = VpnRequest(customer=_customer_from(values), owner=_user_or_none(owner))
+        _apply(request, values)
+        request.save()
+        if submit:
+            request_move(
+                request_id=request.pk,
+                to_stage=Stage.SUBMITTED,
+                actor=owner,
+                actor_label=actor_label,
+                from_stage=Stage.DRAFT,
+            )
+            request.refresh_from_db()
+    return request
+
+
+def request_draft_save(*, request_id: int, values: dict[str, object]) -> VpnRequest:
+    """Save the customer's answers so far (checked, possibly incomplete)."""
+    with transaction.atomic():
+        request = _locked(request_id, CUSTOMER_EDITABLE_STAGES)
+        _apply(request, values)
+        request.save()
+    return request
+
+
+def request_submit(
+    *,
+    request_id: int,
+    values: dict[str, object] | None = None,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+) -> VpnRequest:
+    """Save the final answers and put the request in the review queue."""
+    with transaction.atomic():
+        request = _locked(request_id, CUSTOMER_EDITABLE_STAGES)
+        if values is not None:
+            _apply(request, values)
+            request.save()
+        _check_complete(request)
+        request_move(
+            request_id=request.pk,
+            to_stage=Stage.SUBMITTED,
+            actor=actor,
+            actor_label=actor_label,
+            from_stage=request.stage,
+        )
+        request.refresh_from_db()
+    return request
+
+
+def request_update(
+    *, request_id: int, values: dict[str, object], actor: AbstractBaseUser | None = None
+) -> VpnRequest:
+    """An engineer's edit of the intake before approval (the region override, fixes)."""
+    with transaction.atomic():
+        request = _locked(request_id, ENGINEER_EDITABLE_STAGES)
+        if any(name in values for name in ("org_id", "customer_name")):
+            request.customer = _customer_from(values)
+        _apply(request, values)
+        request.save()
+    return request
+
+
+def request_approve(
+    *, request_id: int, actor: AbstractBaseUser | None = None, actor_label: str = ""
+) -> StageTransition:
+    """Approve a submitted request, once its intake still passes every rule."""
+    with transaction.atomic():
+        request = _locked(request_id, (Stage.SUBMITTED,))
+        _check_complete(request)
+        return request_move(
+            request_id=request_id,
+            to_stage=Stage.APPROVED,
+            actor=actor,
+            actor_label=actor_label,
+            from_stage=Stage.SUBMITTED,
+        )
+
+
+def request_send_back(
+    *, request_id: int, message: str, actor: AbstractBaseUser | None = None
+) -> tuple[StageTransition, NewLink]:
+    """Return a submitted request to the customer with a message saying what to change.
+
+    The message becomes the transition's note (shown on the customer's form) and is
+    emailed to the contact with a fresh link, so that a customer who has lost the first
+    one, or never had one, can answer.
+    """
+    message = message.strip()
+    if not message:
+        raise StageMoveError("Say what the customer should change.")
+    transition = request_move(
+        request_id=request_id,
+        to_stage=Stage.CHANGES_REQUESTED,
+        actor=actor,
+        note=message,
+        from_stage=Stage.SUBMITTED,
+    )
+    new_link = intake_link_create(request_id=request_id, created_by=actor, send_email=False)
+    request = new_link.link.request
+    emailed = _email_quietly(
+        template="intake_changes_requested",
+        context={
+            "request": request,
+            "url": new_link.url,
+            "message": message,
+            "link": new_link.link,
+        },
+        to=[request.customer.contact_email],
+    )
+    return transition, NewLink(
+        link=new_link.link, token=new_link.token, url=new_link.url, emailed=emailed
+    )
+
+
+def _locked(request_id: int, stages: tuple[str, ...]) -> VpnRequest:
+    request = VpnRequest.objects.select_for_update().select_related("customer").get(pk=request_id)
+    if request.stage not in stages:
+        raise IntakeClosed(
+            f"{request.reference} is “{request.get_stage_display()}”; its intake can no "
+            "longer be changed."
+        )
+    return request
+
+
+def _customer_from(values: dict[str, object]) -> Customer:
+    return customer_upsert(
+        org_id=str(values["org_id"]),
+        name=str(values["customer_name"]),
+        contact_name=str(values.get("contact_name", "")),
+        contact_email=str(values.get("contact_email", "")),
+    )
+
+
+def _apply(request: VpnRequest, values: dict[str, object]) -> None:
+    for name, model_field in _REQUEST_FIELDS.items():
+        if name in values:
+            setattr(request, model_field, values[name])
+
+
+def request_intake_values(*, request: VpnRequest) -> dict[str, object]:
+    """A request's intake as the raw values `intake_clean` takes (for re-checking, and
+    for filling the forms)."""
+    customer = request.customer
+    values: dict[str, object] = {
+        "customer_name": customer.name,
+        "org_id": customer.org_id,
+        "contact_name": customer.contact_name,
+        "contact_email": customer.contact_email,
+    }
+    for name, model_field in _REQUEST_FIELDS.items():
+        value = getattr(request, model_field)
+        values[name] = "" if value is None else value
+    return values
+
+
+def _check_complete(request: VpnRequest) -> None:
+    """Refuse to submit or approve a request whose stored intake fails the rules now
+    (a draft may be incomplete; settings such as the sandbox can change)."""
+    intake_clean(request_intake_values(request=request), fields=ALL_FIELDS, complete=True)
+
+
+def _user_or_none(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _email_quietly(*, template: str, context: dict, to: list[str]) -> bool:
+    """Send an email now (callers have committed their work); False if it failed.
+
+    A mail server that is down must not undo the work: the engineer sees the link on
+    the page and can pass it on by hand.
+    """
+    try:
+        return email_send(template=template, context=context, to=to) > 0
+    except Exception:  # any backend failure: log it, keep the committed work
+        logger.exception("Could not send the %s email to %s", template, to)
+        return False

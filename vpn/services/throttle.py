@@ -1,0 +1,37 @@
+"""Rate limits: fixed-window counters kept in the Django cache.
+
+Written here rather than taken from django-ratelimit: the public intake pages need two
+counters per hit (the client's IP, and the link's token, hashed) checked before the token
+is even looked up, with limits read from settings at call time so tests can lower them.
+That is a few lines over `cache.add` and `cache.incr`, which are atomic in the backends
+used (local memory in one process, Redis across processes), and spares a dependency.
+"""
+
+import hashlib
+import time
+
+from django.core.cache import cache
+
+
+def throttle_hit(*, scope: str, key: str, limit: int, window: int) -> bool:
+    """Count one hit of `key` in `scope`; True when it is over `limit` in this window.
+
+    Keys are hashed before they reach the cache, so a token never sits in it in clear.
+    """
+    bucket = int(time.time()) // window
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    cache_key = f"throttle:{scope}:{digest}:{bucket}"
+    # A little longer than the window, so the counter cannot expire mid-window.
+    if cache.add(cache_key, 1, timeout=window + 5):
+        return limit < 1
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr: this is the first hit again
+        cache.set(cache_key, 1, timeout=window + 5)
+        count = 1
+    return count > limit
+
+
+def throttle_retry_after(*, window: int) -> int:
+    """Seconds until the current window ends (for the Retry-After header)."""
+    return window - int(time.time()) % window

@@ -1,0 +1,163 @@
+"""The customer's pages, reached through an intake link without an account.
+
+One URL per link: while the request waits for the customer's answers it shows the
+intake form (save a draft, or submit); afterwards it shows the request's progress.
+Every hit is rate limited per client IP and per link before the token is looked up.
+An unknown or malformed token is a 404 and an expired or revoked one a 410, with pages
+that say nothing about any request.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from vpn import selectors
+from vpn.forms import CustomerIntakeForm, intake_initial
+from vpn.models import VpnRequest
+from vpn.services import intake
+from vpn.services.stages import StageMoveError
+from vpn.services.throttle import throttle_hit, throttle_retry_after
+from vpn.validation import IntakeInvalid
+from vpn.views.clients import client_ip
+from vpn.views.packs import pack_download_response
+
+
+def _rate_limited(request: HttpRequest, token: str) -> bool:
+    window = settings.INTAKE_RATE_WINDOW_SECONDS
+    return throttle_hit(
+        scope="intake-ip",
+        key=client_ip(request),
+        limit=settings.INTAKE_RATE_LIMIT_PER_IP,
+        window=window,
+    ) or throttle_hit(
+        scope="intake-token",
+        key=token,
+        limit=settings.INTAKE_RATE_LIMIT_PER_TOKEN,
+        window=window,
+    )
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """Keep the token out of referrers to other sites, and out of search engines.
+
+    "same-origin", not "no-referrer": with no referrer at all, browsers send
+    `Origin: null` on the form's POST, and Django's CSRF check rightly refuses it.
+    """
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _link_or_refusal(request: HttpRequest, token: str):
+    """The link of a valid token, or the page that refuses it (429, 404 or 410)."""
+    if _rate_limited(request, token):
+        window = settings.INTAKE_RATE_WINDOW_SECONDS
+        response = render(request, "vpn/customer/rate_limited.html", status=429)
+        response["Retry-After"] = str(throttle_retry_after(window=window))
+        return None, _private(response)
+    try:
+        return intake.intake_link_resolve(token=token), None
+    except intake.IntakeLinkUnknown:
+        return None, _private(render(request, "vpn/customer/link_unknown.html", status=404))
+    except intake.IntakeLinkGone as exc:
+        return None, _private(
+            render(request, "vpn/customer/link_gone.html", {"reason": exc.reason}, status=410)
+        )
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def intake_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer's form while their answers are wanted; their progress afterwards."""
+    link, refusal = _link_or_refusal(request, token)
+    if refusal is not None:
+        return refusal
+
+    vpn_request = link.request
+    if vpn_request.stage in intake.CUSTOMER_EDITABLE_STAGES:
+        return _private(_intake_form(request, token, vpn_request))
+    if request.method == "POST":
+        messages.info(request, "Your answers were already submitted; they can no longer change.")
+        return redirect(reverse("vpn:intake", args=[token]))
+    return _private(_intake_status(request, vpn_request, link, token))
+
+
+def _intake_form(request: HttpRequest, token: str, vpn_request: VpnRequest) -> HttpResponse:
+    here = reverse("vpn:intake", args=[token])
+    submit = request.POST.get("action") == "submit"
+    if request.method == "POST":
+        form = CustomerIntakeForm(request.POST, complete=submit)
+        if form.is_valid():
+            try:
+                if submit:
+                    intake.request_submit(
+                        request_id=vpn_request.pk,
+                        values=form.intake.values,
+                        actor_label="customer",
+                    )
+                    messages.success(request, "Submitted: your answers are with your engineer.")
+                else:
+                    intake.request_draft_save(request_id=vpn_request.pk, values=form.intake.values)
+                    messages.success(
+                        request, "Draft saved. Come back to this link any time to finish it."
+                    )
+            except (intake.IntakeClosed, StageMoveError, IntakeInvalid):
+                messages.info(request, "This request can no longer change here.")
+            return redirect(here)
+    else:
+        form = CustomerIntakeForm(
+            initial=intake_initial(request=vpn_request, propose_region=True), complete=False
+        )
+    return render(
+        request,
+        "vpn/customer/intake_form.html",
+        {
+            "form": form,
+            "vpn_request": vpn_request,
+            "changes": selectors.request_changes_requested(request=vpn_request),
+            "region_advice": selectors.request_region_advice(request=vpn_request),
+            "action_url": here,
+            "for_customer": True,
+        },
+        status=200,
+    )
+
+
+def _intake_status(request: HttpRequest, vpn_request: VpnRequest, link, token: str) -> HttpResponse:
+    return render(
+        request,
+        "vpn/customer/intake_status.html",
+        {
+            "vpn_request": vpn_request,
+            "steps": selectors.request_steps(request=vpn_request),
+            "region_advice": selectors.request_region_advice(request=vpn_request),
+            "link": link,
+            "token": token,
+            "tunnels": vpn_request.tunnels.order_by("position"),
+            "pack": vpn_request.config_packs.order_by("-version").first(),
+        },
+    )
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET"])
+def intake_pack(request: HttpRequest, token: str, variant: str) -> HttpResponse:
+    """The latest config pack, for the customer (recorded against their link)."""
+    link, refusal = _link_or_refusal(request, token)
+    if refusal is not None:
+        return refusal
+    response = pack_download_response(
+        request,
+        vpn_request=link.request,
+        variant=variant,
+        token_label=f"customer link {link.pk}",
+        client_ip=client_ip(request),
+    )
+    return _private(response)
