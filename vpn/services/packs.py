@@ -1,0 +1,220 @@
+"""Config packs: a new version whenever the connection's parameters change, and the
+record of every download.
+
+`config_pack_render` is called by provisioning once the VPN connection exists and again
+after anything the pack prints changes (routes, NAT, a rotated key). It compares the
+parameters' hash with the latest version and renders only when they differ: the full
+PDF, the redacted PDF, and the same two as zips of the attached files, all kept in the
+default storage. Downloads are served from there and never rendered again.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from vpn import pdf
+from vpn.models import ConfigPack, PackDownload, PackVariant, Tunnel, VpnRequest
+from vpn.pack_contents import (
+    PackNotReady,
+    PackParameterError,
+    document_context,
+    files_zip,
+    pack_files,
+    pack_parameters,
+    parameters_changes,
+    parameters_for_storage,
+    parameters_hash,
+    parameters_redacted,
+)
+
+__all__ = [
+    "PackNotReady",
+    "PackParameterError",
+    "PackRenderConflict",
+    "config_pack_download_record",
+    "config_pack_latest",
+    "config_pack_preview",
+    "config_pack_render",
+]
+
+logger = logging.getLogger(__name__)
+
+PACK_TEMPLATE = "vpn/pdf/config_pack.html"
+# Attempts when another process issues a version of the same request meanwhile.
+_RENDER_ATTEMPTS = 3
+
+
+class PackRenderConflict(Exception):
+    """Other processes kept issuing versions of the same pack while this one rendered."""
+
+
+@dataclass(frozen=True)
+class RenderedVariant:
+    """One variant (full or redacted) of a version: its PDF and its zip."""
+
+    pdf: bytes
+    zip: bytes
+    fetched: tuple[str, ...]
+    refused: tuple[str, ...]
+
+
+def _request_for_pack(request_id: int) -> VpnRequest:
+    return (
+        VpnRequest.objects.select_related("customer")
+        .prefetch_related(
+            Prefetch("tunnels", queryset=Tunnel.objects.order_by("position")), "resources"
+        )
+        .get(pk=request_id)
+    )
+
+
+def config_pack_latest(*, request_id: int) -> ConfigPack | None:
+    """The request's newest pack version, if any."""
+    return ConfigPack.objects.filter(request_id=request_id).order_by("-version").first()
+
+
+def config_pack_render(*, request_id: int, reason: str = "") -> ConfigPack | None:
+    """Issue a new pack version if the connection's parameters changed; else None.
+
+    Raises `VpnRequest.DoesNotExist`, `PackNotReady` before the VPN connection exists,
+    and `PackParameterError` for a stored value unfit for the pack. Rendering (a few
+    seconds) runs outside any transaction; the version is then written under the
+    request's row lock, and rendered again if another process issued one meanwhile.
+    """
+    for _ in range(_RENDER_ATTEMPTS):
+        vpn_request = _request_for_pack(request_id)
+        parameters = pack_parameters(vpn_request=vpn_request)
+        digest = parameters_hash(parameters)
+        latest = config_pack_latest(request_id=request_id)
+        if latest is not None and latest.parameters_hash == digest:
+            return None
+        version = latest.version + 1 if latest else 1
+        changes = parameters_changes(
+            previous=latest.parameters if latest else None, current=parameters
+        )
+        issued_at = timezone.now()
+        variants = {
+            redacted: _render_variant(
+                parameters_redacted(parameters) if redacted else parameters,
+                version=version,
+                issued_at=issued_at,
+                digest=digest,
+                changes=changes,
+            )
+            for redacted in (False, True)
+        }
+        with transaction.atomic():
+            VpnRequest.objects.select_for_update().only("pk").get(pk=request_id)
+            current = config_pack_latest(request_id=request_id)
+            if (current.version if current else 0) != version - 1:
+                continue
+            pack = ConfigPack(
+                request_id=request_id,
+                version=version,
+                parameters=parameters_for_storage(parameters),
+                parameters_hash=digest,
+                changes=changes,
+                reason=reason[:200],
+                created_at=issued_at,
+            )
+            pack.request = vpn_request
+            for variant, content in (
+                (PackVariant.PDF, variants[False].pdf),
+                (PackVariant.ZIP, variants[False].zip),
+                (PackVariant.REDACTED_PDF, variants[True].pdf),
+                (PackVariant.REDACTED_ZIP, variants[True].zip),
+            ):
+                pack.file_for(variant).save(
+                    pack.download_name(variant), ContentFile(content), save=False
+                )
+            pack.save()
+        logger.info(
+            "Issued %s config pack v%s (%s): %s",
+            vpn_request.reference,
+            version,
+            digest[:12],
+            "; ".join(changes),
+        )
+        return pack
+    raise PackRenderConflict(
+        f"Could not issue a config pack for request {request_id}: versions kept changing."
+    )
+
+
+def _render_variant(
+    parameters: dict, *, version: int, issued_at: datetime, digest: str, changes: list[str]
+) -> RenderedVariant:
+    """The PDF (device configurations and parameters attached) and the zip of one variant."""
+    configs, files = pack_files(
+        parameters, version=version, issued_at=issued_at, parameters_sha256=digest
+    )
+    context = document_context(
+        parameters=parameters,
+        version=version,
+        issued_at=issued_at,
+        parameters_sha256=digest,
+        changes=changes,
+        configs=configs,
+        files=files,
+    )
+    rendered = pdf.template_to_pdf(
+        template_name=PACK_TEMPLATE,
+        context=context,
+        attachments=tuple(
+            pdf.PdfAttachment(name=file.name, content=file.content, description=file.description)
+            for file in files
+        ),
+        created=issued_at,
+    )
+    if rendered.refused:
+        # The templates refer to static files only; anything else is a bug to fix.
+        logger.warning("The config pack refers to non-static URLs: %s", rendered.refused)
+    folder = f"{parameters['reference']}-config-pack-v{version}"
+    if context["redacted"]:
+        folder += "-redacted"
+    return RenderedVariant(
+        pdf=rendered.content,
+        zip=files_zip(files, folder=folder, issued_at=issued_at),
+        fetched=tuple(rendered.fetched),
+        refused=tuple(rendered.refused),
+    )
+
+
+def config_pack_preview(*, request_id: int, redacted: bool = False) -> RenderedVariant:
+    """Render the pack as the next version would be, without storing anything."""
+    vpn_request = _request_for_pack(request_id)
+    parameters = pack_parameters(vpn_request=vpn_request)
+    latest = config_pack_latest(request_id=request_id)
+    return _render_variant(
+        parameters_redacted(parameters) if redacted else parameters,
+        version=latest.version + 1 if latest else 1,
+        issued_at=timezone.now(),
+        digest=parameters_hash(parameters),
+        changes=parameters_changes(
+            previous=latest.parameters if latest else None, current=parameters
+        ),
+    )
+
+
+def config_pack_download_record(
+    *,
+    pack: ConfigPack,
+    variant: str,
+    user: AbstractBaseUser | None = None,
+    token_label: str = "",
+    client_ip: str | None = None,
+) -> PackDownload:
+    """Record one download of a pack file: the audit trail shown on the detail page."""
+    return PackDownload.objects.create(
+        pack=pack,
+        variant=PackVariant(variant),
+        user=user if user is not None and user.is_authenticated else None,
+        token_label=token_label[:100],
+        client_ip=client_ip or None,
+    )
