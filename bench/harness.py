@@ -14,12 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The benchmarks run as scripts from anywhere; the project's packages live at the root.
+sys.path.insert(0, str(ROOT))
 
 
 @contextmanager
 def django_test_database() -> Iterator[None]:
     """Set Django up with the test settings and a fresh test database."""
-    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings_test")
     import django
 

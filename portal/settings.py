@@ -113,6 +113,20 @@ AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default=None)
 AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default=None)
 AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default=None)
 AWS_SANDBOX_STATE_DELAY = env.float("AWS_SANDBOX_STATE_DELAY", default=3.0)
+# botocore's retries per call (throttling, server errors), before a step fails. Adaptive
+# mode also slows the client down while AWS throttles it.
+AWS_RETRY_MODE = env("AWS_RETRY_MODE", default="adaptive")
+AWS_MAX_ATTEMPTS = env.int("AWS_MAX_ATTEMPTS", default=8)
+
+# Provisioning. Each request's VPC gets a block of this size from the pool.
+VPC_CIDR_POOL = env("VPC_CIDR_POOL", default="172.20.0.0/14")
+VPC_PREFIX_LENGTH = env.int("VPC_PREFIX_LENGTH", default=24)
+# Amazon-side ASNs for VPN gateways (AWS allows 64512-65534 and 4200000000-4294967294).
+AMAZON_ASN_RANGE = env.list("AMAZON_ASN_RANGE", cast=int, default=[64512, 65534])
+# How often a step waiting for AWS (a VPN connection pending, ...) looks again.
+PROVISION_POLL_SECONDS = env.int("PROVISION_POLL_SECONDS", default=10)
+# Pauses before RQ runs a step again after a transient failure; then the request fails.
+PROVISION_RETRY_INTERVALS = env.list("PROVISION_RETRY_INTERVALS", cast=int, default=[15, 60, 300])
 
 # Address ranges the platform uses itself: no customer subnet may overlap them.
 PLATFORM_RESERVED_CIDRS = env.list(
@@ -130,6 +144,8 @@ DASHBOARD_PAGE_SIZE = 25
 
 # Tests that need PostgreSQL or Redis fail, rather than skip, when this is on (CI).
 TEST_REQUIRE_SERVICES = env.bool("TEST_REQUIRE_SERVICES", default=False)
+# The Redis database the tests use (and empty): never the portal's own.
+TEST_REDIS_DB = env.int("TEST_REDIS_DB", default=13)
 
 LOGGING = {
     "version": 1,
@@ -151,3 +167,39 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# --- Intake -----------------------------------------------------------------------------
+# The engineer's request form and the customer's self-service link (vpn.validation,
+# vpn.services.intake, vpn.views.customer).
+
+# Documentation address ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) are
+# accepted as customer gateway IPs only while AWS is the local sandbox.
+AWS_SANDBOX = bool(AWS_ENDPOINT_URL)
+
+# How long a customer's intake link works, in days.
+INTAKE_LINK_DAYS = env.int("INTAKE_LINK_DAYS", default=14)
+
+# Rate limits of the public intake pages: at most N requests per window, counted per
+# client IP and, separately, per link.
+INTAKE_RATE_WINDOW_SECONDS = env.int("INTAKE_RATE_WINDOW_SECONDS", default=600)
+INTAKE_RATE_LIMIT_PER_IP = env.int("INTAKE_RATE_LIMIT_PER_IP", default=120)
+INTAKE_RATE_LIMIT_PER_TOKEN = env.int("INTAKE_RATE_LIMIT_PER_TOKEN", default=60)
+# Proxies in front of the portal that append to X-Forwarded-For; 0 trusts none and
+# counts REMOTE_ADDR (a client could otherwise pick its own address).
+INTAKE_TRUSTED_PROXY_COUNT = env.int("INTAKE_TRUSTED_PROXY_COUNT", default=0)
+
+# The rate limits' counters live in the cache: per process in development, shared
+# across processes in production with CACHE_URL=redis://host:6379/1.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- Config packs -----------------------------------------------------------------------
+# Every version of every config pack (PDFs and zips, vpn.services.packs) is kept in the
+# default storage under MEDIA_ROOT. The full variants hold pre-shared keys: they are
+# served only through the audited download views, never from MEDIA_URL by a web server,
+# and the files are readable by the portal's own user only.
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_URL = "media/"
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# WeasyPrint reports every layout step at INFO; only its warnings are worth a log line.
+LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}

@@ -11,13 +11,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 from rq import SimpleWorker
-from rq.registry import (
-    DeferredJobRegistry,
-    FailedJobRegistry,
-    FinishedJobRegistry,
-    ScheduledJobRegistry,
-    StartedJobRegistry,
-)
+from rq.registry import FailedJobRegistry
 
 from tests.factories import ops_user, se_user
 
@@ -28,6 +22,12 @@ def service_missing(what: str) -> None:
     if settings.TEST_REQUIRE_SERVICES:
         pytest.fail(f"{message}, and TEST_REQUIRE_SERVICES is on", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Files the portal stores (config packs) go to a folder of the test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
@@ -51,17 +51,9 @@ def rq_queue():
 
 
 def _empty(queue) -> None:
-    queue.empty()
-    for registry_class in (
-        StartedJobRegistry,
-        FinishedJobRegistry,
-        FailedJobRegistry,
-        DeferredJobRegistry,
-        ScheduledJobRegistry,
-    ):
-        registry = registry_class(queue=queue)
-        for job_id in registry.get_job_ids():
-            registry.remove(job_id, delete_job=True)
+    # The tests own this Redis database (see portal/settings_test.py): clear all of it,
+    # jobs, registries and scheduled retries alike.
+    queue.connection.flushdb()
 
 
 @pytest.fixture
@@ -103,3 +95,72 @@ def ops_client(client, ops):
     """A test client logged in as ops."""
     client.force_login(ops)
     return client
+
+
+@pytest.fixture(scope="session")
+def sandbox_url():
+    """One local AWS sandbox for the whole test session, spoken to over HTTP."""
+    from sandbox.server import SandboxServer
+
+    server = SandboxServer(host="127.0.0.1", port=0, state_delay=0.0)
+    url = server.start()
+    yield url
+    server.stop()
+
+
+class Sandbox:
+    """The test's view of the sandbox: its control API and a boto3 client, over HTTP."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def control(self, method: str, path: str, payload: dict | None = None) -> dict:
+        """Call the sandbox's control API; raises for an HTTP error."""
+        import json
+        import urllib.request
+
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"{}")
+
+    def ec2(self, region: str = "us-east-1"):
+        """A boto3 client of our own (not the portal's) to check what exists."""
+        import boto3
+
+        return boto3.client(
+            "ec2",
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture
+def aws_sandbox(sandbox_url, settings):
+    """Point the portal at an empty sandbox, with no waiting between retries."""
+    settings.AWS_ENDPOINT_URL = sandbox_url
+    settings.AWS_ACCESS_KEY_ID = "testing"
+    settings.AWS_SECRET_ACCESS_KEY = "testing"
+    settings.PROVISION_POLL_SECONDS = 0
+    settings.PROVISION_RETRY_INTERVALS = [0, 0, 0]
+    sandbox = Sandbox(sandbox_url)
+    sandbox.control("POST", "/_sandbox/reset")
+    yield sandbox
+    sandbox.control("DELETE", "/_sandbox/faults")
+
+
+@pytest.fixture(autouse=True)
+def _cache_cleared():
+    """Start every test with an empty cache (rate-limit counters live there)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -6,12 +6,16 @@ from django.contrib import admin, messages
 from vpn.choices import Stage
 from vpn.models import (
     AwsResource,
+    ConfigPack,
     Customer,
+    IntakeLink,
+    PackDownload,
     StageTransition,
     Tunnel,
     TunnelStatusChange,
     VpnRequest,
 )
+from vpn.services.intake import intake_link_revoke
 from vpn.services.stages import StageMoveError, request_move, request_retry
 
 
@@ -202,4 +206,76 @@ class StageTransitionAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IntakeLink)
+class IntakeLinkAdmin(admin.ModelAdmin):
+    """Customer links: read-only (only the token's hash exists); revoked by an action
+    that goes through the intake service."""
+
+    list_display = ("request", "created_by", "created_at", "expires_at", "revoked_at", "status")
+    list_filter = ("revoked_at",)
+    search_fields = ("request__customer__name", "request__customer__org_id")
+    list_select_related = ("request__customer", "created_by")
+    readonly_fields = (
+        "request",
+        "token_hash",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "revoked_by",
+        "last_used_at",
+    )
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected links", permissions=["change"])
+    def revoke(self, request, queryset):
+        """Stop the links from working."""
+        for link in queryset:
+            intake_link_revoke(link_id=link.pk, actor=request.user)
+        self.message_user(request, f"{queryset.count()} link(s) revoked.", messages.SUCCESS)
+
+    def has_add_permission(self, request):
+        return False  # links are made by the intake service, which knows the token
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConfigPack)
+class ConfigPackAdmin(admin.ModelAdmin):
+    list_display = ("request", "version", "created_at", "hash_prefix", "reason")
+    list_select_related = ("request__customer",)
+    search_fields = ("request__customer__name", "parameters_hash")
+    # No file links: packs are served only through the audited download views.
+    fields = readonly_fields = (
+        "request",
+        "version",
+        "created_at",
+        "parameters_hash",
+        "changes",
+        "reason",
+        "parameters",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PackDownload)
+class PackDownloadAdmin(admin.ModelAdmin):
+    list_display = ("pack", "variant", "downloaded_by_display", "client_ip", "downloaded_at")
+    list_filter = ("variant",)
+    list_select_related = ("pack__request__customer", "user")
+    readonly_fields = ("pack", "variant", "user", "token_label", "client_ip", "downloaded_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -153,3 +153,21 @@ class AwsResourceRole(models.TextChoices):
     INTERNET_GATEWAY = "internet_gateway", "Internet gateway"
     ELASTIC_IP = "elastic_ip", "Elastic IP"
     NAT_GATEWAY = "nat_gateway", "NAT gateway"
+
+
+# The setup step that creates each kind of resource (for grouping on the detail page).
+ROLE_STEPS = {
+    AwsResourceRole.VPC: SetupStep.VPC,
+    AwsResourceRole.PRIVATE_SUBNET: SetupStep.VPC,
+    AwsResourceRole.PRIVATE_ROUTE_TABLE: SetupStep.VPC,
+    AwsResourceRole.PUBLIC_SUBNET: SetupStep.VPC,
+    AwsResourceRole.PUBLIC_ROUTE_TABLE: SetupStep.VPC,
+    AwsResourceRole.VPN_GATEWAY: SetupStep.VPN_GATEWAY,
+    AwsResourceRole.CUSTOMER_GATEWAY: SetupStep.CONNECTION,
+    AwsResourceRole.VPN_CONNECTION: SetupStep.CONNECTION,
+    AwsResourceRole.INTERNET_GATEWAY: SetupStep.NAT,
+    AwsResourceRole.ELASTIC_IP: SetupStep.NAT,
+    AwsResourceRole.NAT_GATEWAY: SetupStep.NAT,
+}
+# Stages in which jobs are working on the request: its page follows them live.
+BUSY_STAGES = (Stage.APPROVED, *PROVISIONING_STAGES, Stage.DECOMMISSIONING)

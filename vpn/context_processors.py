@@ -2,7 +2,15 @@
 
 from django.conf import settings
 
+from vpn import selectors
+
 
 def portal(request) -> dict:
-    """Whether the portal talks to the local AWS sandbox (shown as a banner)."""
-    return {"aws_sandbox": bool(settings.AWS_ENDPOINT_URL)}
+    """Whether the portal talks to the local AWS sandbox (shown as a banner), and for
+    staff the length of the review queue (shown in the navigation)."""
+    context = {"aws_sandbox": bool(settings.AWS_ENDPOINT_URL)}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        # A callable: the template runs the query only where it shows the number.
+        context["review_count"] = selectors.review_queue_count
+    return context

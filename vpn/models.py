@@ -8,8 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from vpn.choices import (
+    ROLE_STEPS,
     STAGE_COLOURS,
     TUNNEL_STATUS_COLOURS,
     AwsResourceRole,
@@ -133,6 +135,12 @@ class VpnRequest(models.Model):
                 condition=Q(failed_stage="") | Q(stage=Stage.FAILED),
                 name="vpnrequest_failed_stage_only_when_failed",
             ),
+            # Live requests never share a VPC block (decommissioned ones free theirs).
+            models.UniqueConstraint(
+                fields=["vpc_cidr"],
+                condition=~Q(vpc_cidr="") & ~Q(stage__in=(Stage.DECOMMISSIONED, Stage.CANCELLED)),
+                name="vpnrequest_vpc_cidr_unique_live",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -242,6 +250,11 @@ class AwsResource(models.Model):
     def __str__(self) -> str:
         return f"{self.get_role_display()} {self.resource_id}"
 
+    @property
+    def step(self) -> int:
+        """The number of the setup step that creates this kind of resource."""
+        return ROLE_STEPS[self.role].value
+
 
 class StageTransition(models.Model):
     """One move of a request from a stage to another: who, when and why."""
@@ -273,3 +286,182 @@ class StageTransition(models.Model):
         if self.actor_id:
             return self.actor.get_full_name() or self.actor.get_username()
         return self.actor_label or "system"
+
+
+class IntakeLink(models.Model):
+    """A customer's self-service link to one request's intake form and status page.
+
+    Only the SHA-256 hash of the link's token is stored: the token itself is shown to
+    the engineer and emailed to the contact once, when the link is made, and a leaked
+    database gives no working links. A link stops working when it expires or is revoked.
+    """
+
+    request = models.ForeignKey(VpnRequest, on_delete=models.PROTECT, related_name="intake_links")
+    token_hash = models.CharField(max_length=64, help_text="SHA-256 of the token, in hex.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["token_hash"], name="intakelink_unique_token_hash"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="intakelink_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Intake link for {self.request.reference} (expires {self.expires_at:%Y-%m-%d})"
+
+    @property
+    def status(self) -> str:
+        """active, expired or revoked."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+    @property
+    def status_colour(self) -> str:
+        """The badge colour of the link's status."""
+        return {"active": "green", "expired": "grey", "revoked": "dark"}[self.status]
+
+
+class PackVariant(models.TextChoices):
+    """The files of a config pack version; the redacted ones carry no pre-shared key."""
+
+    PDF = "pdf", "PDF"
+    REDACTED_PDF = "redacted_pdf", "Redacted PDF"
+    ZIP = "zip", "Zip"
+    REDACTED_ZIP = "redacted_zip", "Redacted zip"
+
+    @property
+    def redacted(self) -> bool:
+        """Whether this variant leaves the pre-shared keys out."""
+        return self in (PackVariant.REDACTED_PDF, PackVariant.REDACTED_ZIP)
+
+    @property
+    def content_type(self) -> str:
+        """The media type the file is served with."""
+        if self in (PackVariant.ZIP, PackVariant.REDACTED_ZIP):
+            return "application/zip"
+        return "application/pdf"
+
+
+def config_pack_upload_to(pack: "ConfigPack", filename: str) -> str:
+    """Store each request's packs in a folder of their own."""
+    return f"config-packs/{pack.request_id}/{filename}"
+
+
+class ConfigPack(models.Model):
+    """One version of a request's config pack: the PDF for the customer's network team,
+    its redacted twin, and the same device configurations as zips.
+
+    A new version is made only when the parameters change (see
+    `vpn.services.packs.config_pack_render`). `parameters` holds them with the
+    pre-shared keys redacted; `parameters_hash` is the SHA-256 of the full parameters
+    (keys included), so a rotated key makes a new version. Files live in the default
+    storage and are served from there, never rendered again.
+    """
+
+    request = models.ForeignKey(VpnRequest, on_delete=models.PROTECT, related_name="config_packs")
+    version = models.PositiveIntegerField()
+    parameters = models.JSONField(help_text="Every value of the pack, pre-shared keys redacted.")
+    parameters_hash = models.CharField("SHA-256 of the parameters", max_length=64)
+    changes = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    pdf = models.FileField("PDF", upload_to=config_pack_upload_to, max_length=255)
+    redacted_pdf = models.FileField("redacted PDF", upload_to=config_pack_upload_to, max_length=255)
+    zip = models.FileField(upload_to=config_pack_upload_to, max_length=255)
+    redacted_zip = models.FileField("redacted zip", upload_to=config_pack_upload_to, max_length=255)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["request", "-version"]
+        verbose_name = "config pack"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "version"], name="configpack_unique_version"
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="configpack_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request.reference} config pack v{self.version}"
+
+    @property
+    def hash_prefix(self) -> str:
+        """The first characters of the hash, enough to tell versions apart."""
+        return self.parameters_hash[:12]
+
+    def file_for(self, variant: str):
+        """The stored file of one variant."""
+        return getattr(self, PackVariant(variant).value)
+
+    def download_name(self, variant: str) -> str:
+        """The file name a download is offered under."""
+        variant = PackVariant(variant)
+        suffix = "-redacted" if variant.redacted else ""
+        extension = "zip" if variant.content_type == "application/zip" else "pdf"
+        return f"{self.request.reference}-config-pack-v{self.version}{suffix}.{extension}"
+
+
+class PackDownload(models.Model):
+    """One download of a config pack file: which version and variant, by whom, from where.
+
+    Staff downloads name the user; customer downloads (through their self-service
+    link) and command-line exports carry a label instead.
+    """
+
+    pack = models.ForeignKey(ConfigPack, on_delete=models.PROTECT, related_name="downloads")
+    variant = models.CharField(max_length=16, choices=PackVariant.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    token_label = models.CharField(max_length=100, blank=True)
+    client_ip = models.GenericIPAddressField("client IP", null=True, blank=True)
+    downloaded_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-downloaded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(variant__in=PackVariant.values), name="packdownload_variant_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | ~Q(token_label=""),
+                name="packdownload_user_or_label",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pack} {self.variant} by {self.downloaded_by_display}"
+
+    @property
+    def downloaded_by_display(self) -> str:
+        """The user's name, or the label of the link or tool that downloaded."""
+        if self.user_id:
+            return self.user.get_full_name() or self.user.get_username()
+        return self.token_label

@@ -1,6 +1,7 @@
 """AWS regions the portal can build in, with the location of each (for proposing the
 region nearest to a customer by great-circle distance)."""
 
+import math
 from dataclasses import dataclass
 
 
@@ -18,7 +19,7 @@ REGIONS: tuple[Region, ...] = (
     Region("us-east-1", "US East (N. Virginia)", 38.13, -78.45),
     Region("us-east-2", "US East (Ohio)", 39.96, -83.00),
     Region("us-west-1", "US West (N. California)", 37.35, -121.96),
-    Region("us-west-2", "US West (Oregon)", 46.15, -123.88),
+    Region("us-west-2", "US West (Oregon)", 45.84, -119.70),
     Region("ca-central-1", "Canada (Central)", 45.50, -73.57),
     Region("ca-west-1", "Canada West (Calgary)", 51.05, -114.07),
     Region("mx-central-1", "Mexico (Central)", 20.59, -100.39),
@@ -51,3 +52,32 @@ REGIONS: tuple[Region, ...] = (
 
 REGIONS_BY_CODE = {region.code: region for region in REGIONS}
 REGION_CHOICES = [(region.code, f"{region.name} · {region.code}") for region in REGIONS]
+
+# Mean radius of the Earth (IUGG), in kilometres.
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(latitude1: float, longitude1: float, latitude2: float, longitude2: float) -> float:
+    """Great-circle distance between two points given in degrees, in kilometres."""
+    phi1, phi2 = math.radians(latitude1), math.radians(latitude2)
+    d_phi = phi2 - phi1
+    d_lambda = math.radians(longitude2 - longitude1)
+    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
+    # min() guards asin against rounding just above 1 for antipodal points.
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def region_distance_km(*, region: Region, latitude: float, longitude: float) -> float:
+    """How far a point is from a region's location, in kilometres."""
+    return haversine_km(latitude, longitude, region.latitude, region.longitude)
+
+
+def region_nearest(*, latitude: float, longitude: float) -> tuple[Region, float]:
+    """The region nearest to a point by great-circle distance, and that distance in km."""
+    return min(
+        (
+            (region, region_distance_km(region=region, latitude=latitude, longitude=longitude))
+            for region in REGIONS
+        ),
+        key=lambda pair: pair[1],
+    )

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from vpn import jobs
-from vpn.choices import STAGE_TRANSITIONS, Stage
+from vpn.choices import PROVISIONING_STAGES, STAGE_TRANSITIONS, Stage
 from vpn.models import StageTransition, VpnRequest
 
 
@@ -24,6 +24,12 @@ class StageMoveError(Exception):
 STAGE_FOLLOW_UPS: dict[str, tuple[Callable[[int], None], ...]] = {
     Stage.SUBMITTED: (jobs.transition_notify,),
     Stage.FAILED: (jobs.transition_notify,),
+}
+# Jobs per stage entered that take the request's id: entering a setup step runs it.
+STAGE_REQUEST_JOBS: dict[str, Callable[[int], None]] = {
+    Stage.APPROVED: jobs.request_provision,
+    **{stage: jobs.request_provision for stage in PROVISIONING_STAGES},
+    Stage.DECOMMISSIONING: jobs.request_decommission,
 }
 
 
@@ -82,6 +88,8 @@ def request_move(
         )
         for follow_up in STAGE_FOLLOW_UPS.get(to_stage, ()):
             jobs.enqueue_on_commit(follow_up, transition.pk)
+        if request_job := STAGE_REQUEST_JOBS.get(to_stage):
+            jobs.enqueue_on_commit(request_job, request.pk)
     return transition
 
 

@@ -1,14 +1,27 @@
 """Pages for solutions engineers and ops; login is required by middleware."""
 
+import json
+
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import Http404
-from django.views.generic import DetailView, ListView
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.generic import DetailView, FormView, ListView, View
+from django.views.generic.detail import SingleObjectMixin
 
 from vpn import selectors
-from vpn.choices import Stage
-from vpn.models import VpnRequest
+from vpn.choices import BUSY_STAGES, OPERATIONAL_STAGES, TERMINAL_STAGES, Stage
+from vpn.forms import InviteForm, RequestForm, SendBackForm, intake_initial
+from vpn.models import IntakeLink, VpnRequest
 from vpn.regions import REGION_CHOICES
+from vpn.services import intake
+from vpn.services.intake import NewLink
+from vpn.services.stages import StageMoveError, request_move, request_retry
+from vpn.validation import IntakeInvalid
+from vpn.views.packs import config_pack_card_context
 
 
 class DashboardView(PermissionRequiredMixin, ListView):
@@ -65,8 +78,372 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
             raise Http404("No such VPN request.") from exc
 
     def get_context_data(self, **kwargs):
-        """Add the progress bar and the transition history."""
+        """Add the progress bar, the history, and what the review needs."""
         context = super().get_context_data(**kwargs)
-        context["steps"] = selectors.request_steps(request=self.object)
-        context["transitions"] = selectors.request_transitions(request=self.object)
+        vpn_request = self.object
+        context["steps"] = selectors.request_steps(request=vpn_request)
+        context["timeline"] = selectors.request_timeline(request=vpn_request)
+        context["resources"] = sorted(vpn_request.resources.all(), key=lambda r: (r.step, r.pk))
+        context["live"] = vpn_request.stage in BUSY_STAGES
+        context["retryable"] = vpn_request.stage == Stage.FAILED
+        context["decommissionable"] = vpn_request.stage in DECOMMISSIONABLE_STAGES
+        context.update(
+            duplicates=selectors.request_duplicates(request=vpn_request),
+            region_advice=selectors.request_region_advice(request=vpn_request),
+            intake_links=selectors.request_intake_links(request=vpn_request),
+            new_link=_new_link_shown(self.request, vpn_request.pk),
+            send_back_form=SendBackForm(),
+            editable=vpn_request.stage in intake.ENGINEER_EDITABLE_STAGES,
+            reviewable=vpn_request.stage == Stage.SUBMITTED,
+            linkable=vpn_request.stage not in TERMINAL_STAGES,
+        )
+        context.update(config_pack_card_context(vpn_request=vpn_request))
         return context
+
+    def render_to_response(self, context, **response_kwargs):
+        """Show a new link once: the cookie that carried it is dropped."""
+        response = super().render_to_response(context, **response_kwargs)
+        if context["new_link"] is not None:
+            response.delete_cookie(NEW_LINK_COOKIE, path=self.request.path)
+        return response
+
+
+# --- Intake: create, invite, review -----------------------------------------------------
+
+# A new link's URL travels to the request page in this short-lived signed cookie,
+# scoped to that page, so that the token is never stored on the server.
+NEW_LINK_COOKIE = "vpn_new_intake_link"
+NEW_LINK_COOKIE_SALT = "vpn.intake.new-link"
+
+
+def _remember_new_link(response: HttpResponse, request: HttpRequest, new: NewLink) -> None:
+    response.set_signed_cookie(
+        NEW_LINK_COOKIE,
+        json.dumps({"request": new.link.request_id, "url": new.url, "emailed": new.emailed}),
+        salt=NEW_LINK_COOKIE_SALT,
+        max_age=300,
+        path=reverse("vpn:request_detail", args=[new.link.request_id]),
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def _new_link_shown(request: HttpRequest, request_id: int) -> dict | None:
+    try:
+        value = json.loads(
+            request.get_signed_cookie(NEW_LINK_COOKIE, salt=NEW_LINK_COOKIE_SALT, max_age=300)
+        )
+    except (KeyError, signing.BadSignature, ValueError):
+        return None
+    return value if isinstance(value, dict) and value.get("request") == request_id else None
+
+
+def _duplicates_warn(http_request: HttpRequest, vpn_request: VpnRequest) -> None:
+    duplicates = list(selectors.request_duplicates(request=vpn_request))
+    if duplicates:
+        references = ", ".join(duplicate.reference for duplicate in duplicates)
+        messages.warning(
+            http_request,
+            f"Possible duplicate: {references} is also open for this org and gateway IP.",
+        )
+
+
+class ReviewQueueView(PermissionRequiredMixin, ListView):
+    """Submitted requests waiting for an engineer's review, longest waiting first."""
+
+    permission_required = "vpn.view_vpnrequest"
+    template_name = "vpn/intake/review_queue.html"
+    context_object_name = "requests"
+
+    def get_queryset(self):
+        """The submitted requests, flagged when they look like duplicates."""
+        return selectors.request_review_queue()
+
+
+class RequestCreateView(PermissionRequiredMixin, FormView):
+    """The engineer fills in every field and submits the request, or saves a draft."""
+
+    permission_required = "vpn.add_vpnrequest"
+    template_name = "vpn/intake/request_form.html"
+    form_class = RequestForm
+    initial = {"routing": "bgp", "ike_version": "ikev2", "tunnels": "2", "device": "generic"}
+
+    def get_form_kwargs(self):
+        """A draft may be incomplete; a submission may not."""
+        kwargs = super().get_form_kwargs()
+        kwargs["complete"] = self.request.POST.get("action") != "draft"
+        return kwargs
+
+    def form_valid(self, form):
+        """Create the request, then show it."""
+        submit = self.request.POST.get("action") != "draft"
+        vpn_request = intake.request_create(
+            values=form.intake.values, owner=self.request.user, submit=submit
+        )
+        if submit:
+            messages.success(self.request, f"{vpn_request.reference} is in the review queue.")
+        else:
+            messages.success(self.request, f"{vpn_request.reference} is saved as a draft.")
+        _duplicates_warn(self.request, vpn_request)
+        return redirect(vpn_request)
+
+    def get_context_data(self, **kwargs):
+        """Name the page."""
+        return super().get_context_data(title="New VPN request", **kwargs)
+
+
+class RequestInviteView(PermissionRequiredMixin, FormView):
+    """The engineer names the customer and contact; the contact gets a link to fill in
+    the rest themselves."""
+
+    permission_required = "vpn.add_vpnrequest"
+    template_name = "vpn/intake/invite_form.html"
+    form_class = InviteForm
+
+    def form_valid(self, form):
+        """Start the draft request, email the link, and show it for copying."""
+        values = form.intake.values
+        new = intake.intake_invite(
+            customer_name=values["customer_name"],
+            org_id=values["org_id"],
+            contact_name=values["contact_name"],
+            contact_email=values["contact_email"],
+            owner=self.request.user,
+        )
+        messages.success(self.request, f"{new.link.request.reference} created for the invitation.")
+        response = redirect(new.link.request)
+        _remember_new_link(response, self.request, new)
+        return response
+
+    def get_context_data(self, **kwargs):
+        """How long the link will work."""
+        return super().get_context_data(link_days=settings.INTAKE_LINK_DAYS, **kwargs)
+
+
+class RequestUpdateView(PermissionRequiredMixin, FormView):
+    """The engineer edits a request before approval: fixes, or a region override."""
+
+    permission_required = "vpn.change_vpnrequest"
+    template_name = "vpn/intake/request_form.html"
+    form_class = RequestForm
+
+    def dispatch(self, request, *args, **kwargs):
+        """Load the request; refuse once it is past review."""
+        if not self.has_permission():
+            return self.handle_no_permission()
+        try:
+            self.vpn_request = selectors.request_detail(pk=kwargs["pk"])
+        except VpnRequest.DoesNotExist as exc:
+            raise Http404("No such VPN request.") from exc
+        if self.vpn_request.stage not in intake.ENGINEER_EDITABLE_STAGES:
+            messages.error(
+                request,
+                f"{self.vpn_request.reference} is “{self.vpn_request.get_stage_display()}”; "
+                "its intake can no longer be edited.",
+            )
+            return redirect(self.vpn_request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        """The stored intake."""
+        return intake_initial(request=self.vpn_request)
+
+    def get_form_kwargs(self):
+        """A submitted request must stay complete; a draft may be saved incomplete."""
+        kwargs = super().get_form_kwargs()
+        kwargs["complete"] = (
+            self.vpn_request.stage == Stage.SUBMITTED or self.request.POST.get("action") == "submit"
+        )
+        return kwargs
+
+    def form_valid(self, form):
+        """Save, and submit when asked."""
+        try:
+            intake.request_update(
+                request_id=self.vpn_request.pk, values=form.intake.values, actor=self.request.user
+            )
+            if self.request.POST.get("action") == "submit":
+                intake.request_submit(request_id=self.vpn_request.pk, actor=self.request.user)
+                messages.success(
+                    self.request, f"{self.vpn_request.reference} is in the review queue."
+                )
+            else:
+                messages.success(self.request, f"{self.vpn_request.reference} is saved.")
+        except (intake.IntakeClosed, StageMoveError, IntakeInvalid) as exc:
+            messages.error(self.request, _problem(exc))
+        self.vpn_request.refresh_from_db()
+        _duplicates_warn(self.request, self.vpn_request)
+        return redirect(self.vpn_request)
+
+    def get_context_data(self, **kwargs):
+        """The request being edited, and whether it looks like a duplicate."""
+        return super().get_context_data(
+            title=f"Edit {self.vpn_request.reference}",
+            vpn_request=self.vpn_request,
+            duplicates=selectors.request_duplicates(request=self.vpn_request),
+            region_advice=selectors.request_region_advice(request=self.vpn_request),
+            **kwargs,
+        )
+
+
+class RequestActionView(PermissionRequiredMixin, SingleObjectMixin, View):
+    """Base of the review buttons: POST only, on one request, then back to its page."""
+
+    model = VpnRequest
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        """Run the action; report a refusal as a message, never as an error page."""
+        self.object = self.get_object()
+        try:
+            self.act(self.object)
+        except (intake.IntakeClosed, StageMoveError, IntakeInvalid) as exc:
+            messages.error(request, _problem(exc))
+        return redirect(self.object)
+
+    def act(self, vpn_request: VpnRequest) -> None:
+        """What the button does."""
+        raise NotImplementedError
+
+
+class RequestApproveView(RequestActionView):
+    """Approve a submitted request."""
+
+    permission_required = "vpn.approve_vpnrequest"
+
+    def act(self, vpn_request):
+        """Approve through the stage service."""
+        intake.request_approve(request_id=vpn_request.pk, actor=self.request.user)
+        messages.success(self.request, f"{vpn_request.reference} is approved.")
+
+
+class RequestSendBackView(RequestActionView):
+    """Send a submitted request back to the customer with a message."""
+
+    permission_required = "vpn.approve_vpnrequest"
+
+    def act(self, vpn_request):
+        """Move it to "changes requested" and email the contact a fresh link."""
+        form = SendBackForm(self.request.POST)
+        if not form.is_valid():
+            raise StageMoveError(" ".join(form.errors["message"]))
+        _, new = intake.request_send_back(
+            request_id=vpn_request.pk, message=form.cleaned_data["message"], actor=self.request.user
+        )
+        contact = vpn_request.customer.contact_email
+        if new.emailed:
+            messages.success(self.request, f"Sent back to the customer; {contact} was emailed.")
+        else:
+            messages.warning(
+                self.request,
+                "Sent back to the customer, but no email went out: pass on the link below.",
+            )
+            self.new_link = new
+
+    def post(self, request, *args, **kwargs):
+        """Show the fresh link for copying when it could not be emailed."""
+        self.new_link = None
+        response = super().post(request, *args, **kwargs)
+        if self.new_link is not None:
+            _remember_new_link(response, request, self.new_link)
+        return response
+
+
+class IntakeLinkCreateView(RequestActionView):
+    """Make a new customer link for a request still in intake, and email it."""
+
+    permission_required = "vpn.add_vpnrequest"
+
+    def post(self, request, *args, **kwargs):
+        """Make the link and show it once on the request page."""
+        self.object = self.get_object()
+        if self.object.stage in TERMINAL_STAGES:
+            messages.error(request, f"{self.object.reference} is closed; it needs no link.")
+            return redirect(self.object)
+        new = intake.intake_link_create(request_id=self.object.pk, created_by=request.user)
+        response = redirect(self.object)
+        _remember_new_link(response, request, new)
+        return response
+
+
+class IntakeLinkRevokeView(PermissionRequiredMixin, SingleObjectMixin, View):
+    """Stop a customer link from working."""
+
+    permission_required = "vpn.change_vpnrequest"
+    model = IntakeLink
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        """Revoke it and go back to its request."""
+        link = intake.intake_link_revoke(link_id=self.get_object().pk, actor=request.user)
+        messages.success(request, "The link is revoked: it no longer opens anything.")
+        return redirect(link.request)
+
+
+def _problem(exc: Exception) -> str:
+    """A refused action in words for the engineer."""
+    if isinstance(exc, IntakeInvalid):
+        details = "; ".join(
+            f"{name.replace('_', ' ')}: {' '.join(msgs)}" for name, msgs in exc.errors.items()
+        )
+        return f"The intake breaks a rule; edit it first. {details}"
+    return str(exc)
+
+
+# --- Provisioning: retry, decommission --------------------------------------------------
+
+DECOMMISSIONABLE_STAGES = (*OPERATIONAL_STAGES, Stage.FAILED)
+
+
+class RequestRetryView(RequestActionView):
+    """Resume a failed request at the step where it stopped."""
+
+    permission_required = "vpn.approve_vpnrequest"
+
+    def act(self, vpn_request):
+        """Retry through the stage service; the step's job starts on commit."""
+        request_retry(request_id=vpn_request.pk, actor=self.request.user)
+        messages.success(self.request, f"{vpn_request.reference}: retrying the failed step.")
+
+
+class RequestDecommissionView(PermissionRequiredMixin, DetailView):
+    """Ask for confirmation, then delete every AWS resource of the request."""
+
+    permission_required = "vpn.operate_vpnrequest"
+    template_name = "vpn/request_decommission.html"
+    context_object_name = "vpn_request"
+    model = VpnRequest
+
+    def get_context_data(self, **kwargs):
+        """What will be deleted."""
+        context = super().get_context_data(**kwargs)
+        context["resources"] = sorted(
+            self.object.resources.filter(deleted_at__isnull=True), key=lambda r: (-r.step, -r.pk)
+        )
+        context["allowed"] = self.object.stage in DECOMMISSIONABLE_STAGES
+        return context
+
+    def post(self, request, *args, **kwargs):
+        """Start decommissioning (the teardown job starts on commit)."""
+        vpn_request = self.get_object()
+        if vpn_request.stage not in DECOMMISSIONABLE_STAGES:
+            messages.error(
+                request,
+                f"{vpn_request.reference} is “{vpn_request.get_stage_display()}”: "
+                "only a provisioned or failed request can be decommissioned.",
+            )
+            return redirect(vpn_request)
+        try:
+            request_move(
+                request_id=vpn_request.pk,
+                to_stage=Stage.DECOMMISSIONING,
+                from_stage=vpn_request.stage,
+                actor=request.user,
+                note="Decommissioned from the request page",
+            )
+        except StageMoveError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{vpn_request.reference}: decommissioning started.")
+        return redirect(vpn_request)

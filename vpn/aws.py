@@ -1,0 +1,555 @@
+"""The portal's only door to AWS: EC2 clients per region, typed results, and AWS errors
+translated into the project's own (transient ones worth retrying, permanent ones not).
+
+Every resource the portal creates is tagged with the request's id and its role, so a
+re-run after a crash finds what already exists instead of creating it twice.
+`settings.AWS_ENDPOINT_URL` points the clients at the local sandbox; unset, at AWS.
+"""
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+
+TAG_REQUEST = "vpn-portal:request"
+TAG_ROLE = "vpn-portal:role"
+
+# Error codes after which the same call may well succeed later.
+_TRANSIENT_CODES = frozenset(
+    {
+        "RequestLimitExceeded",
+        "Throttling",
+        "ThrottlingException",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "Unavailable",
+        "IncorrectState",
+        "IncorrectInstanceState",
+        "DependencyViolation",
+    }
+)
+
+
+class AwsError(Exception):
+    """An AWS call that failed; `transient` says whether retrying may help."""
+
+    transient = False
+
+    def __init__(self, operation: str, code: str, message: str):
+        self.operation, self.code, self.message = operation, code, message
+        super().__init__(f"{operation}: {code}: {message}")
+
+
+class TransientAwsError(AwsError):
+    """Throttling, a server error or a resource in the wrong state: retry later."""
+
+    transient = True
+
+
+class PermanentAwsError(AwsError):
+    """A request AWS refuses as it stands (bad value, quota): needs a person."""
+
+
+class AwsNotFoundError(PermanentAwsError):
+    """The resource does not exist (any more)."""
+
+
+@cache
+def _client(region: str, endpoint_url: str | None, retry_mode: str, max_attempts: int):
+    return boto3.client(
+        "ec2",
+        region_name=region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
+        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
+        config=Config(
+            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            connect_timeout=5,
+            read_timeout=30,
+        ),
+    )
+
+
+def ec2(region: str):
+    """The EC2 client for `region` (one per region and endpoint, shared)."""
+    return _client(
+        region, settings.AWS_ENDPOINT_URL, settings.AWS_RETRY_MODE, settings.AWS_MAX_ATTEMPTS
+    )
+
+
+def _call(region: str, operation: str, **params) -> dict:
+    """Call an EC2 operation, translating failures into the project's errors."""
+    method = getattr(ec2(region), _snake(operation))
+    try:
+        return method(**params)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "Unknown")
+        message = error.get("Message", str(exc))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code.endswith(".NotFound") or code.endswith("NotFound"):
+            raise AwsNotFoundError(operation, code, message) from exc
+        if code in _TRANSIENT_CODES or status >= 500:
+            raise TransientAwsError(operation, code, message) from exc
+        raise PermanentAwsError(operation, code, message) from exc
+    except BotoCoreError as exc:
+        # Connection refused, timeouts, broken responses: the network, not the request.
+        raise TransientAwsError(operation, type(exc).__name__, str(exc)) from exc
+
+
+def _snake(operation: str) -> str:
+    out = []
+    for index, char in enumerate(operation):
+        if char.isupper() and index and not operation[index - 1].isupper():
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+def tags(request_id: int, role: str) -> list[dict]:
+    """The tags of a resource created for a request."""
+    return [
+        {"Key": TAG_REQUEST, "Value": str(request_id)},
+        {"Key": TAG_ROLE, "Value": role},
+        {"Key": "Name", "Value": f"vpn-{request_id:05d}-{role}"},
+    ]
+
+
+def _tag_spec(resource_type: str, request_id: int, role: str) -> list[dict]:
+    return [{"ResourceType": resource_type, "Tags": tags(request_id, role)}]
+
+
+def _tag_filters(request_id: int, role: str | None = None) -> list[dict]:
+    filters = [{"Name": f"tag:{TAG_REQUEST}", "Values": [str(request_id)]}]
+    if role:
+        filters.append({"Name": f"tag:{TAG_ROLE}", "Values": [role]})
+    return filters
+
+
+# Typed results -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Any resource: its id and state (empty where AWS has no state)."""
+
+    id: str
+    state: str = ""
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TunnelInfo:
+    """One tunnel of a VPN connection, from its options and telemetry."""
+
+    outside_ip: str
+    inside_cidr: str
+    psk: str
+    status: str
+    status_message: str
+    last_status_change: datetime | None
+    accepted_route_count: int
+    options: dict
+
+
+@dataclass(frozen=True)
+class VpnConnectionInfo:
+    """A VPN connection with its tunnels (keyed by outside IP) and static routes."""
+
+    id: str
+    state: str
+    customer_gateway_id: str
+    vpn_gateway_id: str
+    static_routes_only: bool
+    tunnels: tuple[TunnelInfo, ...]
+    routes: tuple[str, ...]
+    tags: dict
+
+
+def _tag_dict(raw: list[dict] | None) -> dict:
+    return {tag["Key"]: tag["Value"] for tag in raw or []}
+
+
+def _vpn_connection(raw: dict) -> VpnConnectionInfo:
+    options = raw.get("Options", {})
+    telemetry = {t["OutsideIpAddress"]: t for t in raw.get("VgwTelemetry", [])}
+    tunnels = []
+    for tunnel in options.get("TunnelOptions", []):
+        ip = tunnel.get("OutsideIpAddress", "")
+        seen = telemetry.get(ip, {})
+        tunnels.append(
+            TunnelInfo(
+                outside_ip=ip,
+                inside_cidr=tunnel.get("TunnelInsideCidr", ""),
+                psk=tunnel.get("PreSharedKey", ""),
+                status=seen.get("Status", "UNKNOWN"),
+                status_message=seen.get("StatusMessage", ""),
+                last_status_change=seen.get("LastStatusChange"),
+                accepted_route_count=seen.get("AcceptedRouteCount", 0),
+                options=tunnel,
+            )
+        )
+    return VpnConnectionInfo(
+        id=raw["VpnConnectionId"],
+        state=raw.get("State", ""),
+        customer_gateway_id=raw.get("CustomerGatewayId", ""),
+        vpn_gateway_id=raw.get("VpnGatewayId", ""),
+        static_routes_only=bool(options.get("StaticRoutesOnly")),
+        tunnels=tuple(tunnels),
+        routes=tuple(
+            r["DestinationCidrBlock"]
+            for r in raw.get("Routes", [])
+            if r.get("State") not in ("deleting", "deleted")
+        ),
+        tags=_tag_dict(raw.get("Tags")),
+    )
+
+
+# Finding what exists -------------------------------------------------------------------
+
+_GONE = frozenset({"deleted", "deleting", "failed", "detached"})
+
+# role kind -> (Describe operation, result list key, id key, filter for "not gone")
+_DESCRIBE = {
+    "vpc": ("DescribeVpcs", "Vpcs", "VpcId"),
+    "subnet": ("DescribeSubnets", "Subnets", "SubnetId"),
+    "route-table": ("DescribeRouteTables", "RouteTables", "RouteTableId"),
+    "vpn-gateway": ("DescribeVpnGateways", "VpnGateways", "VpnGatewayId"),
+    "customer-gateway": ("DescribeCustomerGateways", "CustomerGateways", "CustomerGatewayId"),
+    "vpn-connection": ("DescribeVpnConnections", "VpnConnections", "VpnConnectionId"),
+    "internet-gateway": ("DescribeInternetGateways", "InternetGateways", "InternetGatewayId"),
+    "elastic-ip": ("DescribeAddresses", "Addresses", "AllocationId"),
+    "nat-gateway": ("DescribeNatGateways", "NatGateways", "NatGatewayId"),
+}
+
+
+def _state_of(kind: str, raw: dict) -> str:
+    # Route tables, internet gateways and addresses have no state: they exist or not.
+    return raw.get("State") or "available"
+
+
+def find(region: str, kind: str, *, request_id: int, role: str) -> Resource | None:
+    """The live resource of `kind` tagged with this request and role, if any."""
+    operation, key, id_key = _DESCRIBE[kind]
+    if kind == "nat-gateway":
+        params = {"Filter": _tag_filters(request_id, role)}
+    else:
+        params = {"Filters": _tag_filters(request_id, role)}
+    for raw in _call(region, operation, **params).get(key, []):
+        state = _state_of(kind, raw)
+        # Check the tags here too: a filter the endpoint ignores must not hand us
+        # another request's resource.
+        if state not in _GONE and _is_ours(raw, request_id, role):
+            return Resource(id=raw[id_key], state=state, details=raw)
+    return None
+
+
+def _is_ours(raw: dict, request_id: int, role: str | None = None) -> bool:
+    found = _tag_dict(raw.get("Tags") or raw.get("TagSet"))
+    return found.get(TAG_REQUEST) == str(request_id) and role in (None, found.get(TAG_ROLE))
+
+
+def describe(region: str, kind: str, resource_id: str) -> Resource | None:
+    """One resource by id, or None if it no longer exists (or is being deleted)."""
+    operation, key, id_key = _DESCRIBE[kind]
+    ids_param = {
+        "vpc": "VpcIds",
+        "subnet": "SubnetIds",
+        "route-table": "RouteTableIds",
+        "vpn-gateway": "VpnGatewayIds",
+        "customer-gateway": "CustomerGatewayIds",
+        "vpn-connection": "VpnConnectionIds",
+        "internet-gateway": "InternetGatewayIds",
+        "elastic-ip": "AllocationIds",
+        "nat-gateway": "NatGatewayIds",
+    }[kind]
+    try:
+        found = _call(region, operation, **{ids_param: [resource_id]}).get(key, [])
+    except AwsNotFoundError:
+        return None
+    for raw in found:
+        if raw[id_key] == resource_id:
+            return Resource(id=resource_id, state=_state_of(kind, raw), details=raw)
+    return None
+
+
+def tagged_resources(region: str, *, request_id: int) -> dict[str, list[Resource]]:
+    """Every live resource tagged with the request, by kind (for audits and tests)."""
+    found = {}
+    for kind, (operation, key, id_key) in _DESCRIBE.items():
+        name = "Filter" if kind == "nat-gateway" else "Filters"
+        items = _call(region, operation, **{name: _tag_filters(request_id)}).get(key, [])
+        live = [
+            Resource(id=raw[id_key], state=_state_of(kind, raw), details=raw)
+            for raw in items
+            if _state_of(kind, raw) not in _GONE and _is_ours(raw, request_id)
+        ]
+        if live:
+            found[kind] = live
+    return found
+
+
+# Creating ------------------------------------------------------------------------------
+
+
+def vpc_create(region: str, *, cidr: str, request_id: int, role: str) -> Resource:
+    """Create a VPC with DNS support."""
+    raw = _call(
+        region, "CreateVpc", CidrBlock=cidr, TagSpecifications=_tag_spec("vpc", request_id, role)
+    )["Vpc"]
+    return Resource(id=raw["VpcId"], state=raw.get("State", "pending"), details=raw)
+
+
+def subnet_create(region: str, *, vpc_id: str, cidr: str, request_id: int, role: str) -> Resource:
+    """Create a subnet in the VPC."""
+    raw = _call(
+        region,
+        "CreateSubnet",
+        VpcId=vpc_id,
+        CidrBlock=cidr,
+        TagSpecifications=_tag_spec("subnet", request_id, role),
+    )["Subnet"]
+    return Resource(id=raw["SubnetId"], state=raw.get("State", ""), details=raw)
+
+
+def route_table_create(region: str, *, vpc_id: str, request_id: int, role: str) -> Resource:
+    """Create a route table in the VPC."""
+    raw = _call(
+        region,
+        "CreateRouteTable",
+        VpcId=vpc_id,
+        TagSpecifications=_tag_spec("route-table", request_id, role),
+    )["RouteTable"]
+    return Resource(id=raw["RouteTableId"], state="available", details=raw)
+
+
+def route_table_associate(region: str, *, route_table_id: str, subnet_id: str) -> None:
+    """Associate the subnet with the route table, unless it already is."""
+    table = describe(region, "route-table", route_table_id)
+    associated = {
+        a.get("SubnetId") for a in (table.details if table else {}).get("Associations", [])
+    }
+    if subnet_id not in associated:
+        _call(region, "AssociateRouteTable", RouteTableId=route_table_id, SubnetId=subnet_id)
+
+
+def route_ensure(region: str, *, route_table_id: str, cidr: str, target: dict) -> None:
+    """Make `cidr` in the route table point at `target` (e.g. {"GatewayId": ...})."""
+    table = describe(region, "route-table", route_table_id)
+    for route in (table.details if table else {}).get("Routes", []):
+        if route.get("DestinationCidrBlock") == cidr:
+            if all(route.get(key) == value for key, value in target.items()):
+                return
+            _call(
+                region,
+                "ReplaceRoute",
+                RouteTableId=route_table_id,
+                DestinationCidrBlock=cidr,
+                **target,
+            )
+            return
+    _call(region, "CreateRoute", RouteTableId=route_table_id, DestinationCidrBlock=cidr, **target)
+
+
+def vpn_gateway_create(
+    region: str, *, amazon_side_asn: int, request_id: int, role: str
+) -> Resource:
+    """Create a virtual private gateway with the given Amazon-side ASN."""
+    raw = _call(
+        region,
+        "CreateVpnGateway",
+        Type="ipsec.1",
+        AmazonSideAsn=amazon_side_asn,
+        TagSpecifications=_tag_spec("vpn-gateway", request_id, role),
+    )["VpnGateway"]
+    return Resource(id=raw["VpnGatewayId"], state=raw.get("State", "pending"), details=raw)
+
+
+def vpn_gateway_attachment_state(region: str, *, vpn_gateway_id: str, vpc_id: str) -> str:
+    """ "attaching", "attached", "detaching", or "" when not attached to that VPC."""
+    gateway = describe(region, "vpn-gateway", vpn_gateway_id)
+    for attachment in (gateway.details if gateway else {}).get("VpcAttachments", []):
+        if attachment.get("VpcId") == vpc_id and attachment.get("State") != "detached":
+            return attachment.get("State", "")
+    return ""
+
+
+def vpn_gateway_attach(region: str, *, vpn_gateway_id: str, vpc_id: str) -> None:
+    """Attach the gateway to the VPC."""
+    _call(region, "AttachVpnGateway", VpnGatewayId=vpn_gateway_id, VpcId=vpc_id)
+
+
+def customer_gateway_create(
+    region: str, *, ip: str, bgp_asn: int, request_id: int, role: str
+) -> Resource:
+    """Create (or, as AWS does for identical parameters, return) a customer gateway."""
+    raw = _call(
+        region,
+        "CreateCustomerGateway",
+        Type="ipsec.1",
+        PublicIp=ip,
+        BgpAsn=bgp_asn,
+        TagSpecifications=_tag_spec("customer-gateway", request_id, role),
+    )["CustomerGateway"]
+    return Resource(id=raw["CustomerGatewayId"], state=raw.get("State", ""), details=raw)
+
+
+def vpn_connection_create(
+    region: str,
+    *,
+    customer_gateway_id: str,
+    vpn_gateway_id: str,
+    static_routes_only: bool,
+    tunnel_options: list[dict],
+    request_id: int,
+    role: str,
+) -> VpnConnectionInfo:
+    """Create the VPN connection with both tunnels' options set explicitly."""
+    raw = _call(
+        region,
+        "CreateVpnConnection",
+        Type="ipsec.1",
+        CustomerGatewayId=customer_gateway_id,
+        VpnGatewayId=vpn_gateway_id,
+        Options={"StaticRoutesOnly": static_routes_only, "TunnelOptions": tunnel_options},
+        TagSpecifications=_tag_spec("vpn-connection", request_id, role),
+    )["VpnConnection"]
+    return _vpn_connection(raw)
+
+
+def vpn_connections_describe(
+    region: str, *, ids: list[str] | None = None, request_id: int | None = None
+) -> list[VpnConnectionInfo]:
+    """VPN connections by id, or every one the portal tagged (optionally for one request)."""
+    if ids is not None:
+        params = {"VpnConnectionIds": ids}
+    else:
+        filters = [{"Name": "tag-key", "Values": [TAG_REQUEST]}]
+        if request_id is not None:
+            filters = _tag_filters(request_id)
+        params = {"Filters": filters}
+    raw = _call(region, "DescribeVpnConnections", **params)
+    return [_vpn_connection(item) for item in raw.get("VpnConnections", [])]
+
+
+def vpn_connection_route_create(region: str, *, vpn_connection_id: str, cidr: str) -> None:
+    """Add a static route to the VPN connection."""
+    _call(
+        region,
+        "CreateVpnConnectionRoute",
+        VpnConnectionId=vpn_connection_id,
+        DestinationCidrBlock=cidr,
+    )
+
+
+def route_propagation_enable(region: str, *, route_table_id: str, vpn_gateway_id: str) -> None:
+    """Let the route table learn the routes the VPN gateway has (BGP)."""
+    _call(
+        region, "EnableVgwRoutePropagation", RouteTableId=route_table_id, GatewayId=vpn_gateway_id
+    )
+
+
+def internet_gateway_create(region: str, *, request_id: int, role: str) -> Resource:
+    """Create an internet gateway."""
+    raw = _call(
+        region,
+        "CreateInternetGateway",
+        TagSpecifications=_tag_spec("internet-gateway", request_id, role),
+    )["InternetGateway"]
+    return Resource(id=raw["InternetGatewayId"], state="available", details=raw)
+
+
+def internet_gateway_attach(region: str, *, internet_gateway_id: str, vpc_id: str) -> None:
+    """Attach the internet gateway to the VPC, unless it already is."""
+    gateway = describe(region, "internet-gateway", internet_gateway_id)
+    attached = {a.get("VpcId") for a in (gateway.details if gateway else {}).get("Attachments", [])}
+    if vpc_id not in attached:
+        _call(region, "AttachInternetGateway", InternetGatewayId=internet_gateway_id, VpcId=vpc_id)
+
+
+def address_allocate(region: str, *, request_id: int, role: str) -> Resource:
+    """Allocate an elastic IP for the NAT gateway."""
+    raw = _call(
+        region,
+        "AllocateAddress",
+        Domain="vpc",
+        TagSpecifications=_tag_spec("elastic-ip", request_id, role),
+    )
+    return Resource(
+        id=raw["AllocationId"], state="available", details={"PublicIp": raw["PublicIp"]}
+    )
+
+
+def nat_gateway_create(
+    region: str, *, subnet_id: str, allocation_id: str, request_id: int, role: str
+) -> Resource:
+    """Create a public NAT gateway in the subnet, with the elastic IP."""
+    raw = _call(
+        region,
+        "CreateNatGateway",
+        SubnetId=subnet_id,
+        AllocationId=allocation_id,
+        ConnectivityType="public",
+        # The same token makes a retried call return the same NAT gateway.
+        ClientToken=f"vpn-portal-{request_id}-{role}",
+        TagSpecifications=_tag_spec("natgateway", request_id, role),
+    )["NatGateway"]
+    return Resource(id=raw["NatGatewayId"], state=raw.get("State", "pending"), details=raw)
+
+
+# Deleting ------------------------------------------------------------------------------
+
+
+def delete(region: str, kind: str, resource_id: str, **context) -> None:
+    """Delete one resource; one that is already gone is fine."""
+    operations = {
+        "vpn-connection": ("DeleteVpnConnection", {"VpnConnectionId": resource_id}),
+        "vpn-gateway": ("DeleteVpnGateway", {"VpnGatewayId": resource_id}),
+        "customer-gateway": ("DeleteCustomerGateway", {"CustomerGatewayId": resource_id}),
+        "nat-gateway": ("DeleteNatGateway", {"NatGatewayId": resource_id}),
+        "elastic-ip": ("ReleaseAddress", {"AllocationId": resource_id}),
+        "internet-gateway": ("DeleteInternetGateway", {"InternetGatewayId": resource_id}),
+        "subnet": ("DeleteSubnet", {"SubnetId": resource_id}),
+        "route-table": ("DeleteRouteTable", {"RouteTableId": resource_id}),
+        "vpc": ("DeleteVpc", {"VpcId": resource_id}),
+    }
+    operation, params = operations[kind]
+    with contextlib.suppress(AwsNotFoundError):
+        _call(region, operation, **params)
+
+
+def vpn_gateway_detach(region: str, *, vpn_gateway_id: str, vpc_id: str) -> None:
+    """Detach the gateway from the VPC (already detached is fine)."""
+    try:
+        _call(region, "DetachVpnGateway", VpnGatewayId=vpn_gateway_id, VpcId=vpc_id)
+    except PermanentAwsError as exc:
+        if exc.code not in ("InvalidVpnGatewayAttachment.NotFound", "InvalidVpnGatewayID.NotFound"):
+            raise
+
+
+def internet_gateway_detach(region: str, *, internet_gateway_id: str, vpc_id: str) -> None:
+    """Detach the internet gateway from the VPC (already detached is fine)."""
+    try:
+        _call(region, "DetachInternetGateway", InternetGatewayId=internet_gateway_id, VpcId=vpc_id)
+    except PermanentAwsError as exc:
+        if exc.code != "Gateway.NotAttached" and not isinstance(exc, AwsNotFoundError):
+            raise
+
+
+def route_table_disassociate_all(region: str, *, route_table_id: str) -> None:
+    """Remove the table's subnet associations (moto needs this before deletion)."""
+    table = describe(region, "route-table", route_table_id)
+    for association in (table.details if table else {}).get("Associations", []):
+        if not association.get("Main") and association.get("RouteTableAssociationId"):
+            with contextlib.suppress(AwsNotFoundError):
+                _call(
+                    region,
+                    "DisassociateRouteTable",
+                    AssociationId=association["RouteTableAssociationId"],
+                )

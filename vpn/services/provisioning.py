@@ -1,0 +1,431 @@
+"""The five setup steps on AWS, and the teardown, as idempotent services.
+
+Each step finds what already exists (by the id recorded in `AwsResource`, else by the
+request's tags) and creates only what is missing, recording every resource the moment
+AWS returns it. A step that must wait for AWS returns `WAITING` and is run again later
+by its job; no AWS call runs inside a transaction or under a row lock. Permanent AWS
+errors stop the request at its step (stage `failed`, with AWS's message); transient ones
+propagate so that the job is retried.
+"""
+
+import contextlib
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from vpn import aws, jobs
+from vpn.choices import PROVISIONING_STAGES, AwsResourceRole, Routing, SetupStep, Stage
+from vpn.models import AwsResource, Tunnel, VpnRequest
+from vpn.services import allocation
+from vpn.services.stages import StageMoveError, request_move
+from vpn.tunnel_profile import tunnel_profile
+
+logger = logging.getLogger(__name__)
+
+DONE, WAITING, FAILED, IDLE = "done", "waiting", "failed", "idle"
+ACTOR = "provisioning"
+# What the API calls each role's resource.
+ROLE_KIND = {
+    AwsResourceRole.VPC: "vpc",
+    AwsResourceRole.PRIVATE_SUBNET: "subnet",
+    AwsResourceRole.PUBLIC_SUBNET: "subnet",
+    AwsResourceRole.PRIVATE_ROUTE_TABLE: "route-table",
+    AwsResourceRole.PUBLIC_ROUTE_TABLE: "route-table",
+    AwsResourceRole.VPN_GATEWAY: "vpn-gateway",
+    AwsResourceRole.CUSTOMER_GATEWAY: "customer-gateway",
+    AwsResourceRole.VPN_CONNECTION: "vpn-connection",
+    AwsResourceRole.INTERNET_GATEWAY: "internet-gateway",
+    AwsResourceRole.ELASTIC_IP: "elastic-ip",
+    AwsResourceRole.NAT_GATEWAY: "nat-gateway",
+}
+# The customer gateway API wants an ASN even for static routing; 65000 is the usual one.
+STATIC_CUSTOMER_ASN = 65000
+
+
+def provision_advance(*, request_id: int) -> str:
+    """Run the step of the request's current stage, and move it on when done.
+
+    Returns DONE (moved to the next stage, whose job the stage service queues),
+    WAITING (run again later), FAILED (stopped at this step) or IDLE (nothing to do).
+    """
+    request = VpnRequest.objects.select_related("customer").get(pk=request_id)
+    if request.stage == Stage.APPROVED:
+        _move(request, Stage.VPC, from_stage=Stage.APPROVED)
+        return DONE
+    if request.stage not in PROVISIONING_STAGES:
+        return IDLE
+    stage = Stage(request.stage)
+    step = SetupStep(PROVISIONING_STAGES.index(stage) + 1)
+    try:
+        waiting = STEPS[stage](request)
+    except (aws.PermanentAwsError, allocation.AllocationError) as exc:
+        logger.warning("%s failed at %s: %s", request.reference, stage.label, exc)
+        provision_fail(
+            request_id=request.pk, stage=stage, message=f"Step {step.value} ({step.label}): {exc}"
+        )
+        return FAILED
+    if waiting:
+        return WAITING
+    _move(request, _next_stage(request, stage), from_stage=stage)
+    return DONE
+
+
+def provision_fail(*, request_id: int, stage: str, message: str) -> None:
+    """Stop a request at `stage` with a message for the engineer (if still there)."""
+    # If it moved on meanwhile (or already failed), there is nothing to stop.
+    with contextlib.suppress(StageMoveError):
+        request_move(
+            request_id=request_id,
+            to_stage=Stage.FAILED,
+            from_stage=stage,
+            actor_label=ACTOR,
+            note=message,
+        )
+
+
+def _next_stage(request: VpnRequest, stage: Stage) -> Stage:
+    if stage == Stage.ROUTING and not request.nat_wanted:
+        return Stage.AWAITING_CUSTOMER
+    if stage == Stage.NAT:
+        return Stage.AWAITING_CUSTOMER
+    return PROVISIONING_STAGES[PROVISIONING_STAGES.index(stage) + 1]
+
+
+def _move(request: VpnRequest, to_stage: Stage, *, from_stage: Stage) -> None:
+    try:
+        request_move(
+            request_id=request.pk, to_stage=to_stage, from_stage=from_stage, actor_label=ACTOR
+        )
+    except StageMoveError:
+        # A second job for the same step lost the race: the first one moved it.
+        logger.info("%s: already moved past %s", request.reference, from_stage)
+
+
+# Resources -----------------------------------------------------------------------------
+
+
+def _recorded(request: VpnRequest, role: str) -> AwsResource | None:
+    return request.resources.filter(role=role, deleted_at__isnull=True).first()
+
+
+def _record(request: VpnRequest, role: str, resource: aws.Resource, **details) -> AwsResource:
+    """Write down a resource the moment it exists in AWS."""
+    record, _ = AwsResource.objects.update_or_create(
+        request=request,
+        role=role,
+        defaults={
+            "resource_id": resource.id,
+            "region": request.region,
+            "state": resource.state,
+            "details": details,
+            "deleted_at": None,
+        },
+    )
+    return record
+
+
+def _ensure(
+    request: VpnRequest, role: str, create: Callable[[], aws.Resource], **details
+) -> aws.Resource:
+    """The resource for `role`: the recorded one, else one tagged for us, else a new one."""
+    kind = ROLE_KIND[role]
+    recorded = _recorded(request, role)
+    found = aws.describe(request.region, kind, recorded.resource_id) if recorded else None
+    if found is None:
+        found = aws.find(request.region, kind, request_id=request.pk, role=role)
+    if found is None:
+        found = create()
+    _record(request, role, found, **details)
+    return found
+
+
+def _id(request: VpnRequest, role: str) -> str:
+    recorded = _recorded(request, role)
+    if recorded is None:
+        raise aws.PermanentAwsError(role, "MissingResource", f"No {role} is recorded.")
+    return recorded.resource_id
+
+
+# The five steps (each returns True while it waits for AWS) -------------------------------
+
+
+def step_vpc(request: VpnRequest) -> bool:
+    """Step 1: the VPC and its subnets (a public one too when NAT is wanted)."""
+    region, pk = request.region, request.pk
+    cidr = allocation.vpc_cidr_allocate(request_id=pk)
+    vpc = _ensure(
+        request,
+        AwsResourceRole.VPC,
+        lambda: aws.vpc_create(region, cidr=cidr, request_id=pk, role="vpc"),
+    )
+    if vpc.state != "available":
+        return True
+    private_cidr, public_cidr = allocation.vpc_subnets(cidr)
+    halves = [(AwsResourceRole.PRIVATE_SUBNET, AwsResourceRole.PRIVATE_ROUTE_TABLE, private_cidr)]
+    if request.nat_wanted:
+        halves.append(
+            (AwsResourceRole.PUBLIC_SUBNET, AwsResourceRole.PUBLIC_ROUTE_TABLE, public_cidr)
+        )
+    for subnet_role, table_role, subnet_cidr in halves:
+        subnet = _ensure(
+            request,
+            subnet_role,
+            lambda c=subnet_cidr, r=subnet_role: aws.subnet_create(
+                region, vpc_id=vpc.id, cidr=c, request_id=pk, role=r
+            ),
+            cidr=subnet_cidr,
+        )
+        table = _ensure(
+            request,
+            table_role,
+            lambda r=table_role: aws.route_table_create(
+                region, vpc_id=vpc.id, request_id=pk, role=r
+            ),
+        )
+        aws.route_table_associate(region, route_table_id=table.id, subnet_id=subnet.id)
+    return False
+
+
+def step_vpn_gateway(request: VpnRequest) -> bool:
+    """Step 2: the virtual private gateway, with its Amazon-side ASN."""
+    asn = allocation.amazon_asn_allocate(request_id=request.pk)
+    gateway = _ensure(
+        request,
+        AwsResourceRole.VPN_GATEWAY,
+        lambda: aws.vpn_gateway_create(
+            request.region, amazon_side_asn=asn, request_id=request.pk, role="vpn_gateway"
+        ),
+    )
+    return gateway.state != "available"
+
+
+def step_connection(request: VpnRequest) -> bool:
+    """Step 3: the customer gateway and the VPN connection, tunnels recorded by IP."""
+    region, pk = request.region, request.pk
+    customer_gateway = _ensure(
+        request,
+        AwsResourceRole.CUSTOMER_GATEWAY,
+        lambda: aws.customer_gateway_create(
+            region,
+            ip=request.customer_gateway_ip,
+            bgp_asn=request.bgp_asn or STATIC_CUSTOMER_ASN,
+            request_id=pk,
+            role="customer_gateway",
+        ),
+    )
+    profile = tunnel_profile(request.ike_version)
+
+    def create_connection() -> aws.Resource:
+        inside = allocation.inside_cidrs_allocate(2)
+        created = aws.vpn_connection_create(
+            region,
+            customer_gateway_id=customer_gateway.id,
+            vpn_gateway_id=_id(request, AwsResourceRole.VPN_GATEWAY),
+            static_routes_only=request.routing == Routing.STATIC,
+            tunnel_options=[
+                profile.aws_options(inside_cidr=cidr, psk=allocation.psk_generate())
+                for cidr in inside
+            ],
+            request_id=pk,
+            role="vpn_connection",
+        )
+        return aws.Resource(id=created.id, state=created.state)
+
+    connection = _ensure(request, AwsResourceRole.VPN_CONNECTION, create_connection)
+    if connection.state != "available":
+        return True
+    (info,) = aws.vpn_connections_describe(region, ids=[connection.id])
+    tunnels_record(request=request, connection=info)
+    _pack_render(request, reason="VPN connection created")
+    return False
+
+
+def tunnels_record(*, request: VpnRequest, connection: aws.VpnConnectionInfo) -> None:
+    """Store each tunnel by its outside IP, as `DescribeVpnConnections` reports it."""
+    with transaction.atomic():
+        known = {
+            t.outside_ip: t for t in Tunnel.objects.select_for_update().filter(request=request)
+        }
+        free_positions = [p for p in (1, 2) if p not in {t.position for t in known.values()}]
+        for info in connection.tunnels:
+            tunnel = known.get(info.outside_ip)
+            if tunnel is None:
+                tunnel = Tunnel(
+                    request=request, outside_ip=info.outside_ip, position=free_positions.pop(0)
+                )
+            tunnel.inside_cidr = info.inside_cidr
+            tunnel.psk = info.psk
+            tunnel.save()
+
+
+def step_routing(request: VpnRequest) -> bool:
+    """Step 4: attach the gateway; static routes, or route propagation for BGP."""
+    region = request.region
+    vpc_id = _id(request, AwsResourceRole.VPC)
+    gateway_id = _id(request, AwsResourceRole.VPN_GATEWAY)
+    state = aws.vpn_gateway_attachment_state(region, vpn_gateway_id=gateway_id, vpc_id=vpc_id)
+    if not state:
+        aws.vpn_gateway_attach(region, vpn_gateway_id=gateway_id, vpc_id=vpc_id)
+        state = aws.vpn_gateway_attachment_state(region, vpn_gateway_id=gateway_id, vpc_id=vpc_id)
+    if state != "attached":
+        return True
+    table_id = _id(request, AwsResourceRole.PRIVATE_ROUTE_TABLE)
+    if request.routing == Routing.STATIC:
+        connection_id = _id(request, AwsResourceRole.VPN_CONNECTION)
+        (info,) = aws.vpn_connections_describe(region, ids=[connection_id])
+        for cidr in request.static_subnets:
+            if cidr not in info.routes:
+                aws.vpn_connection_route_create(region, vpn_connection_id=connection_id, cidr=cidr)
+            aws.route_ensure(
+                region, route_table_id=table_id, cidr=cidr, target={"GatewayId": gateway_id}
+            )
+    else:
+        aws.route_propagation_enable(region, route_table_id=table_id, vpn_gateway_id=gateway_id)
+    return False
+
+
+def step_nat(request: VpnRequest) -> bool:
+    """Step 5: internet gateway, elastic IP, NAT gateway, default route of the private subnet."""
+    region, pk = request.region, request.pk
+    vpc_id = _id(request, AwsResourceRole.VPC)
+    internet_gateway = _ensure(
+        request,
+        AwsResourceRole.INTERNET_GATEWAY,
+        lambda: aws.internet_gateway_create(region, request_id=pk, role="internet_gateway"),
+    )
+    aws.internet_gateway_attach(region, internet_gateway_id=internet_gateway.id, vpc_id=vpc_id)
+    aws.route_ensure(
+        region,
+        route_table_id=_id(request, AwsResourceRole.PUBLIC_ROUTE_TABLE),
+        cidr="0.0.0.0/0",
+        target={"GatewayId": internet_gateway.id},
+    )
+    address = _ensure(
+        request,
+        AwsResourceRole.ELASTIC_IP,
+        lambda: aws.address_allocate(region, request_id=pk, role="elastic_ip"),
+    )
+    public_ip = address.details.get("PublicIp", "")
+    _record(request, AwsResourceRole.ELASTIC_IP, address, public_ip=public_ip)
+    nat = _ensure(
+        request,
+        AwsResourceRole.NAT_GATEWAY,
+        lambda: aws.nat_gateway_create(
+            region,
+            subnet_id=_id(request, AwsResourceRole.PUBLIC_SUBNET),
+            allocation_id=address.id,
+            request_id=pk,
+            role="nat_gateway",
+        ),
+        public_ip=public_ip,
+    )
+    if nat.state != "available":
+        return True
+    aws.route_ensure(
+        region,
+        route_table_id=_id(request, AwsResourceRole.PRIVATE_ROUTE_TABLE),
+        cidr="0.0.0.0/0",
+        target={"NatGatewayId": nat.id},
+    )
+    _pack_render(request, reason="NAT gateway created")
+    return False
+
+
+STEPS: dict[str, Callable[[VpnRequest], bool]] = {
+    Stage.VPC: step_vpc,
+    Stage.VPN_GATEWAY: step_vpn_gateway,
+    Stage.CONNECTION: step_connection,
+    Stage.ROUTING: step_routing,
+    Stage.NAT: step_nat,
+}
+
+
+def _pack_render(request: VpnRequest, *, reason: str) -> None:
+    """Queue a new config pack version (rendering takes seconds: not in the step)."""
+    jobs.enqueue_on_commit(jobs.request_pack_render, request.pk, reason)
+
+
+# Teardown ------------------------------------------------------------------------------
+
+# Dependency order: what uses a resource goes before it.
+TEARDOWN_ORDER = (
+    AwsResourceRole.VPN_CONNECTION,
+    AwsResourceRole.VPN_GATEWAY,
+    AwsResourceRole.CUSTOMER_GATEWAY,
+    AwsResourceRole.NAT_GATEWAY,
+    AwsResourceRole.ELASTIC_IP,
+    AwsResourceRole.INTERNET_GATEWAY,
+    AwsResourceRole.PUBLIC_SUBNET,
+    AwsResourceRole.PRIVATE_SUBNET,
+    AwsResourceRole.PUBLIC_ROUTE_TABLE,
+    AwsResourceRole.PRIVATE_ROUTE_TABLE,
+    AwsResourceRole.VPC,
+)
+
+
+def decommission_advance(*, request_id: int) -> str:
+    """Delete the request's AWS resources in dependency order; DONE when none is left.
+
+    Idempotent: what is already gone is fine, and resources found only by their tags
+    (created just before a crash, never recorded) are deleted too.
+    """
+    request = VpnRequest.objects.get(pk=request_id)
+    if request.stage != Stage.DECOMMISSIONING:
+        return IDLE
+    try:
+        for role in TEARDOWN_ORDER:
+            if _teardown(request, role):
+                return WAITING
+    except aws.PermanentAwsError as exc:
+        provision_fail(
+            request_id=request.pk, stage=Stage.DECOMMISSIONING, message=f"Decommissioning: {exc}"
+        )
+        return FAILED
+    _move(request, Stage.DECOMMISSIONED, from_stage=Stage.DECOMMISSIONING)
+    return DONE
+
+
+def _teardown(request: VpnRequest, role: str) -> bool:
+    """Delete every resource of `role`; True while AWS is still deleting one."""
+    region, kind = request.region, ROLE_KIND[role]
+    ids = {r.resource_id for r in request.resources.filter(role=role, deleted_at__isnull=True)}
+    while (
+        found := aws.find(region, kind, request_id=request.pk, role=role)
+    ) and found.id not in ids:
+        ids.add(found.id)
+    still_deleting = False
+    for resource_id in sorted(ids):
+        current = aws.describe(region, kind, resource_id)
+        if current is not None and current.state not in ("deleted", "deleting"):
+            if _detach(request, role, current):
+                still_deleting = True  # AWS refuses to delete it until detached.
+                continue
+            aws.delete(region, kind, resource_id)
+            current = aws.describe(region, kind, resource_id)
+        if current is not None and current.state == "deleting":
+            still_deleting = True
+            continue
+        AwsResource.objects.filter(resource_id=resource_id).update(
+            state="deleted", deleted_at=timezone.now()
+        )
+    return still_deleting
+
+
+def _detach(request: VpnRequest, role: str, current: aws.Resource) -> None:
+    region = request.region
+    if role == AwsResourceRole.VPN_GATEWAY:
+        for attachment in current.details.get("VpcAttachments", []):
+            if attachment.get("State") in ("attached", "attaching"):
+                aws.vpn_gateway_detach(
+                    region, vpn_gateway_id=current.id, vpc_id=attachment["VpcId"]
+                )
+    elif role == AwsResourceRole.INTERNET_GATEWAY:
+        for attachment in current.details.get("Attachments", []):
+            aws.internet_gateway_detach(
+                region, internet_gateway_id=current.id, vpc_id=attachment["VpcId"]
+            )
+    elif role in (AwsResourceRole.PUBLIC_ROUTE_TABLE, AwsResourceRole.PRIVATE_ROUTE_TABLE):
+        aws.route_table_disassociate_all(region, route_table_id=current.id)
+    return False
