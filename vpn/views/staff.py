@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -303,8 +304,8 @@ class RequestActionView(PermissionRequiredMixin, SingleObjectMixin, View):
         return redirect(self.object)
 
     def act(self, vpn_request: VpnRequest) -> None:
-        """What the button does."""
-        raise NotImplementedError
+        """What the button does: each subclass says."""
+        raise ImproperlyConfigured(f"{type(self).__name__} must define act().")
 
 
 class RequestApproveView(RequestActionView):
