@@ -24,3 +24,10 @@ def test_seed_demo_is_idempotent_and_prints_credentials():
     assert VpnRequest.objects.count() == count
     assert authenticate(username="admin", password="admin").is_superuser
     assert authenticate(username="se", password="se").has_perm("vpn.approve_vpnrequest")
+
+
+@pytest.mark.django_db
+def test_seed_demo_queues_no_work(rq_queue, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=StringIO())
+    assert rq_queue.count == 0

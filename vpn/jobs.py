@@ -27,7 +27,12 @@ def enqueue(func: Callable[..., object], *args: object) -> None:
     """Put `func(*args)` on the default queue now (or run it here without Redis)."""
     if not settings.RQ_ASYNC:
         logger.info("No queue: running %s%r in process", func.__name__, args)
-        func(*args)
+        try:
+            func(*args)
+        except Exception:
+            # As a worker would: log it and carry on, rather than failing the page or
+            # command that queued the job.
+            logger.exception("Job %s%r failed", func.__name__, args)
         return
     options = _aws_job_options() if func in (request_provision, request_decommission) else {}
     # `enqueue_on_commit` already waits for the commit; "auto" stops django-rq from

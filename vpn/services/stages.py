@@ -41,13 +41,15 @@ def request_move(
     actor_label: str = "",
     note: str = "",
     from_stage: str | None = None,
+    follow_ups: bool = True,
 ) -> StageTransition:
     """Move a request to `to_stage` and record who did it and why.
 
     `from_stage`, when given, makes the move conditional: it is refused unless the
     request is still in that stage once locked (two engineers clicking the same button
     at once get one move, and one clear error). Raises `StageMoveError` for a move the
-    transition table does not allow.
+    transition table does not allow. `follow_ups=False` records the move without
+    queueing its jobs (for demo data that writes history, not work).
     """
     to_stage = Stage(to_stage)
     with transaction.atomic():
@@ -86,10 +88,11 @@ def request_move(
             actor_label=actor_label,
             note=note,
         )
-        for follow_up in STAGE_FOLLOW_UPS.get(to_stage, ()):
-            jobs.enqueue_on_commit(follow_up, transition.pk)
-        if request_job := STAGE_REQUEST_JOBS.get(to_stage):
-            jobs.enqueue_on_commit(request_job, request.pk)
+        if follow_ups:
+            for follow_up in STAGE_FOLLOW_UPS.get(to_stage, ()):
+                jobs.enqueue_on_commit(follow_up, transition.pk)
+            if request_job := STAGE_REQUEST_JOBS.get(to_stage):
+                jobs.enqueue_on_commit(request_job, request.pk)
     return transition
 
 

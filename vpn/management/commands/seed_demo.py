@@ -196,6 +196,7 @@ class Command(BaseCommand):
                         actor=None if stage in (Stage.SUBMITTED, Stage.LIVE) else owner,
                         actor_label="customer" if stage == Stage.SUBMITTED else "system",
                         note=_NOTES.get(stage, ""),
+                        follow_ups=False,  # demo history, not work for the jobs
                     )
             created += 1
         return created
