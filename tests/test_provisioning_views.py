@@ -75,3 +75,10 @@ def test_the_page_polls_only_while_jobs_work(se_client, stage, polls):
     )
     html = se_client.get(f"/requests/{request.pk}/").content.decode()
     assert ('hx-trigger="every 3s"' in html) is polls
+
+
+def test_a_job_for_a_request_that_does_not_exist_does_nothing():
+    from vpn.services.provisioning import IDLE, decommission_advance, provision_advance
+
+    assert provision_advance(request_id=987654) == IDLE
+    assert decommission_advance(request_id=987654) == IDLE

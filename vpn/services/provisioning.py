@@ -50,7 +50,10 @@ def provision_advance(*, request_id: int) -> str:
     Returns DONE (moved to the next stage, whose job the stage service queues),
     WAITING (run again later), FAILED (stopped at this step) or IDLE (nothing to do).
     """
-    request = VpnRequest.objects.select_related("customer").get(pk=request_id)
+    request = VpnRequest.objects.select_related("customer").filter(pk=request_id).first()
+    if request is None:
+        logger.warning("Provisioning job for request %s, which does not exist: ignored", request_id)
+        return IDLE
     if request.stage == Stage.APPROVED:
         _move(request, Stage.VPC, from_stage=Stage.APPROVED)
         return DONE
@@ -371,8 +374,8 @@ def decommission_advance(*, request_id: int) -> str:
     Idempotent: what is already gone is fine, and resources found only by their tags
     (created just before a crash, never recorded) are deleted too.
     """
-    request = VpnRequest.objects.get(pk=request_id)
-    if request.stage != Stage.DECOMMISSIONING:
+    request = VpnRequest.objects.filter(pk=request_id).first()
+    if request is None or request.stage != Stage.DECOMMISSIONING:
         return IDLE
     try:
         for role in TEARDOWN_ORDER:
