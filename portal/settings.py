@@ -113,8 +113,9 @@ AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default=None)
 AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default=None)
 AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default=None)
 AWS_SANDBOX_STATE_DELAY = env.float("AWS_SANDBOX_STATE_DELAY", default=3.0)
-# botocore's retries per call (throttling, server errors), before a step fails. Adaptive
-# mode also slows the client down while AWS throttles it.
+# botocore's retries per call (throttling, server errors), before a step fails:
+# AWS_MAX_ATTEMPTS retries after the first try (botocore's `max_attempts`). Adaptive mode
+# also slows the client down while AWS throttles it.
 AWS_RETRY_MODE = env("AWS_RETRY_MODE", default="adaptive")
 AWS_MAX_ATTEMPTS = env.int("AWS_MAX_ATTEMPTS", default=8)
 
@@ -127,6 +128,18 @@ AMAZON_ASN_RANGE = env.list("AMAZON_ASN_RANGE", cast=int, default=[64512, 65534]
 PROVISION_POLL_SECONDS = env.int("PROVISION_POLL_SECONDS", default=10)
 # Pauses before RQ runs a step again after a transient failure; then the request fails.
 PROVISION_RETRY_INTERVALS = env.list("PROVISION_RETRY_INTERVALS", cast=int, default=[15, 60, 300])
+
+# Tunnel status (vpn.services.status): how often the periodic refresh asks AWS; how long a
+# tunnel must stay down (or back up) before anyone is emailed, so that a flapping tunnel
+# sends nothing until it settles; how often open pages poll the stored status.
+STATUS_REFRESH_SECONDS = env.int("STATUS_REFRESH_SECONDS", default=60)
+TUNNEL_ALERT_HOLD_OFF_SECONDS = env.int("TUNNEL_ALERT_HOLD_OFF_SECONDS", default=120)
+STATUS_PAGE_POLL_SECONDS = env.int("STATUS_PAGE_POLL_SECONDS", default=5)
+CUSTOMER_PAGE_POLL_SECONDS = env.int("CUSTOMER_PAGE_POLL_SECONDS", default=15)
+# Days of refresh runs kept (one row per run, shown as "status as of").
+STATUS_REFRESH_KEEP_DAYS = env.int("STATUS_REFRESH_KEEP_DAYS", default=7)
+# Bearer token that lets a Prometheus server read /metrics without a login; empty: login only.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # Address ranges the platform uses itself: no customer subnet may overlap them.
 PLATFORM_RESERVED_CIDRS = env.list(

@@ -452,6 +452,8 @@ class VpnRegistry:
         if status != tunnel.status:
             tunnel.status = status
             tunnel.last_status_change = _now()
+            # AWS reports a new message with a new status; an old one never lingers.
+            tunnel.status_message = ""
         if message is not None:
             tunnel.status_message = message
         if accepted_route_count is not None:

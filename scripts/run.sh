@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the portal for development and demos: migrates the database (SQLite unless
 # DATABASE_URL says otherwise), loads the demo data, and runs the web server, an RQ
-# worker and the local AWS sandbox together under honcho.
+# worker, the cron scheduler (the periodic tunnel status refresh) and the local AWS sandbox
+# together under honcho.
 #
 # The queue: Redis at REDIS_URL when one answers; otherwise a private redis-server if one
 # is installed; otherwise jobs run inside the web process (and this script says so).
@@ -25,14 +26,15 @@ redis_answers() {
 processes="web sandbox"
 if redis_answers "$REDIS_URL"; then
   echo "Queue: Redis at $REDIS_URL"
-  processes="$processes worker"
+  processes="$processes worker cron"
 elif command -v redis-server >/dev/null; then
   export REDIS_URL="redis://127.0.0.1:$LOCAL_REDIS_PORT/0"
   echo "Queue: no Redis answered; starting redis-server on port $LOCAL_REDIS_PORT"
-  processes="$processes redis worker"
+  processes="$processes redis worker cron"
 else
   export RQ_ASYNC=false
   echo "Queue: no Redis and no redis-server installed; jobs will run inside the web process."
+  echo "Tunnel status is then read from AWS only by the Refresh now buttons."
 fi
 
 python manage.py migrate --no-input -v 0

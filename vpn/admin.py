@@ -11,6 +11,7 @@ from vpn.models import (
     IntakeLink,
     PackDownload,
     StageTransition,
+    StatusRefresh,
     Tunnel,
     TunnelStatusChange,
     VpnRequest,
@@ -167,11 +168,48 @@ class TunnelAdmin(admin.ModelAdmin):
 
 @admin.register(TunnelStatusChange)
 class TunnelStatusChangeAdmin(admin.ModelAdmin):
-    list_display = ("tunnel", "old_status", "new_status", "changed_at", "notified_at")
-    list_filter = ("new_status",)
+    list_display = ("tunnel", "old_status", "new_status", "changed_at", "notified_at", "alerted")
+    list_filter = ("new_status", "alerted")
     search_fields = ("tunnel__outside_ip", "tunnel__request__customer__name")
     list_select_related = ("tunnel__request__customer",)
-    readonly_fields = ("tunnel", "old_status", "new_status", "message", "changed_at", "notified_at")
+    readonly_fields = (
+        "tunnel",
+        "old_status",
+        "new_status",
+        "message",
+        "changed_at",
+        "notified_at",
+        "alerted",
+    )
+
+
+@admin.register(StatusRefresh)
+class StatusRefreshAdmin(admin.ModelAdmin):
+    """The runs of the tunnel status refresh: a record, not something to edit."""
+
+    list_display = (
+        "started_at",
+        "trigger",
+        "aws_calls",
+        "requests_seen",
+        "tunnels_changed",
+        "requests_moved",
+        "alerts_sent",
+        "failed_regions",
+    )
+    list_filter = ("trigger",)
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Failed regions")
+    def failed_regions(self, obj: StatusRefresh) -> str:
+        """The regions AWS could not be read in, if any."""
+        return ", ".join(sorted(obj.errors)) or "—"
 
 
 @admin.register(AwsResource)

@@ -171,3 +171,18 @@ ROLE_STEPS = {
 }
 # Stages in which jobs are working on the request: its page follows them live.
 BUSY_STAGES = (Stage.APPROVED, *PROVISIONING_STAGES, Stage.DECOMMISSIONING)
+
+
+class RedundancyRisk(models.TextChoices):
+    """How exposed a working VPN is to the loss of a tunnel."""
+
+    LOW = "low", "Low"  # every monitored tunnel up
+    HIGH = "high", "High"  # one tunnel up: a one-tunnel setup, or a tunnel down
+    DOWN = "down", "Down"  # no tunnel up
+
+
+RISK_COLOURS = {
+    RedundancyRisk.LOW: "green",
+    RedundancyRisk.HIGH: "orange",
+    RedundancyRisk.DOWN: "red",
+}

@@ -72,6 +72,13 @@ def request_pack_render(request_id: int, reason: str) -> None:
     config_pack_render(request_id=request_id, reason=reason)
 
 
+def status_refresh(trigger: str = "schedule", regions: list[str] | None = None) -> None:
+    """Refresh the tunnel status of every watched VPN (periodic, or "Refresh now")."""
+    from vpn.services.status import status_refresh as refresh
+
+    refresh(trigger=trigger, regions=regions)
+
+
 def enqueue_later(func: Callable[..., object], *args: object) -> None:
     """Run `func(*args)` again after `PROVISION_POLL_SECONDS`, without holding a worker."""
     delay = settings.PROVISION_POLL_SECONDS

@@ -11,12 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from vpn.choices import (
+    RISK_COLOURS,
     ROLE_STEPS,
     STAGE_COLOURS,
     TUNNEL_STATUS_COLOURS,
     AwsResourceRole,
     DeviceVendor,
     IkeVersion,
+    RedundancyRisk,
     Routing,
     Stage,
     TunnelStatus,
@@ -160,6 +162,18 @@ class VpnRequest(models.Model):
         """The badge colour of the current stage."""
         return STAGE_COLOURS[self.stage]
 
+    # `redundancy_risk` itself is annotated by `vpn.selectors.with_redundancy_risk`.
+    @property
+    def redundancy_risk_label(self) -> str:
+        """The redundancy risk in words ("" where it does not apply)."""
+        risk = getattr(self, "redundancy_risk", "")
+        return RedundancyRisk(risk).label if risk else ""
+
+    @property
+    def redundancy_risk_colour(self) -> str:
+        """The badge colour of the redundancy risk."""
+        return RISK_COLOURS.get(getattr(self, "redundancy_risk", ""), "grey")
+
 
 class Tunnel(models.Model):
     """One of the two IPsec tunnels of a request's VPN connection.
@@ -180,6 +194,8 @@ class Tunnel(models.Model):
     status_message = models.CharField(max_length=500, blank=True)
     last_status_change = models.DateTimeField(null=True, blank=True)
     accepted_route_count = models.PositiveIntegerField(default=0)
+    # Where uptime figures start: before it existed, a tunnel was neither up nor down.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -217,14 +233,65 @@ class TunnelStatusChange(models.Model):
     new_status = models.CharField(max_length=8, choices=TunnelStatus.choices)
     message = models.CharField(max_length=500, blank=True)
     changed_at = models.DateTimeField(db_index=True)
-    # Set once the change's alert has gone out (or was decided against).
+    # Set once the change has been weighed for an alert (sent, or decided against).
     notified_at = models.DateTimeField(null=True, blank=True)
+    # Whether the engineer and the customer's contact were emailed about this change.
+    alerted = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["-changed_at"]
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["tunnel", "-changed_at"], name="tunnelchange_tunnel_changed"),
+            # The alert pass looks only at changes not yet weighed.
+            models.Index(
+                fields=["tunnel"],
+                condition=Q(notified_at__isnull=True),
+                name="tunnelchange_pending",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(new_status__in=TunnelStatus.values)
+                & Q(old_status__in=TunnelStatus.values)
+                & ~Q(old_status=models.F("new_status")),
+                name="tunnelchange_is_a_change",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.tunnel}: {self.old_status} → {self.new_status}"
+
+
+class StatusRefresh(models.Model):
+    """One run of the tunnel status refresh: what it asked AWS, what changed, what failed.
+
+    The pages show the latest run as "status as of", and warn when the run could not
+    reach AWS in a request's region (its tunnels then keep their last known status).
+    """
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        BUTTON = "button", "Refresh button"
+        COMMAND = "command", "Command"
+
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    regions = models.JSONField(default=list, help_text="The regions asked.")
+    aws_calls = models.PositiveIntegerField(default=0)
+    requests_seen = models.PositiveIntegerField(default=0)
+    tunnels_changed = models.PositiveIntegerField(default=0)
+    requests_moved = models.PositiveIntegerField(default=0)
+    alerts_sent = models.PositiveIntegerField(default=0)
+    # Region -> the error AWS gave; those regions' tunnels were left as they were.
+    errors = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"Status refresh at {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
 class AwsResource(models.Model):

@@ -1,0 +1,19 @@
+"""The portal's periodic jobs, for RQ's cron scheduler: `python manage.py rqcron vpn.cron`.
+
+The tunnel status refresh runs every `STATUS_REFRESH_SECONDS`. A run that has waited in
+the queue for a whole interval is dropped (its `ttl`): the next one is due anyway, and a
+backlog of refreshes would only ask AWS the same question several times.
+"""
+
+from django.conf import settings
+from rq import cron
+
+from vpn import jobs
+
+cron.register(
+    jobs.status_refresh,
+    "default",
+    interval=settings.STATUS_REFRESH_SECONDS,
+    ttl=settings.STATUS_REFRESH_SECONDS,
+    job_timeout=max(settings.STATUS_REFRESH_SECONDS * 5, 300),
+)

@@ -1,0 +1,362 @@
+"""Tunnel status: the refresh that reads AWS's telemetry, and the alerts it gives rise to.
+
+`status_refresh` asks AWS once per region for every VPN connection the portal tagged
+(`DescribeVpnConnections` filtered by the portal's tag: never one call per request),
+matches tunnels by their AWS outside IP, writes only what changed (in bulk, with one
+`TunnelStatusChange` row per change of status), moves each request to the stage its
+tunnels imply (live, degraded, down) and then weighs the pending changes for alerts.
+
+Alerts: a monitored tunnel that goes down after having been up, and comes back up after
+an alerted outage, emails the owning engineer and the customer's contact once. A change
+is weighed only once the tunnel has kept its status for `TUNNEL_ALERT_HOLD_OFF_SECONDS`,
+so a tunnel flapping within that time emails nobody until it settles. The second tunnel
+of a one-tunnel setup is refreshed and shown but never alerts or counts for the stage.
+
+Views never call AWS: they read the stored snapshot this module writes.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from vpn import aws
+from vpn.choices import OPERATIONAL_STAGES, AwsResourceRole, Stage, TunnelStatus
+from vpn.models import AwsResource, StatusRefresh, Tunnel, TunnelStatusChange
+from vpn.services.notifications import email_send
+from vpn.services.stages import StageMoveError, request_move
+
+logger = logging.getLogger(__name__)
+
+# Who the stage history names for moves made by the refresh.
+ACTOR_LABEL = "status refresh"
+
+_STATUS_FIELDS = ("status", "status_message", "last_status_change", "accepted_route_count")
+_MESSAGE_MAX = Tunnel._meta.get_field("status_message").max_length
+
+
+@dataclass(frozen=True)
+class _Watched:
+    """A request whose tunnels the refresh follows: its VPN connection and stage."""
+
+    request_id: int
+    connection_id: str
+    stage: str
+    tunnel_count: int
+
+
+def status_refresh(
+    *, trigger: str = StatusRefresh.Trigger.SCHEDULE, regions: list[str] | None = None
+) -> StatusRefresh:
+    """Refresh the telemetry of every watched VPN (in `regions`, if given) and record the run.
+
+    A region whose call fails keeps its tunnels' last known status; the error is kept on
+    the run (and shown on the pages) and the other regions are refreshed all the same.
+    """
+    started = timezone.now()
+    by_region = _watched(regions)
+    run = StatusRefresh(
+        trigger=trigger, started_at=started, regions=sorted({*by_region, *(regions or ())})
+    )
+    for region, watched in sorted(by_region.items()):
+        try:
+            connections = aws.vpn_connections_describe(region)
+        except aws.AwsError as exc:
+            logger.warning("Status refresh: %s failed: %s", region, exc)
+            run.errors[region] = str(exc)
+            continue
+        finally:
+            run.aws_calls += 1
+        try:
+            by_id = {connection.id: connection for connection in connections}
+            changed = _tunnels_apply(watched, by_id)
+            if changed:
+                run.requests_moved += _stages_recompute(watched)
+        except Exception as exc:
+            # A bug or a database error must not cost the other regions their refresh,
+            # nor the record of this run (the pages would go stale without a word).
+            logger.exception("Status refresh: %s could not be applied", region)
+            run.errors[region] = f"The portal could not apply AWS's answer: {exc}"
+            continue
+        run.requests_seen += len(watched)
+        run.tunnels_changed += changed
+    run.alerts_sent = alerts_send()
+    run.finished_at = timezone.now()
+    run.save()
+    StatusRefresh.objects.filter(
+        started_at__lt=started - timedelta(days=settings.STATUS_REFRESH_KEEP_DAYS)
+    ).delete()
+    logger.info(
+        "Status refresh: %s region(s), %s call(s), %s request(s), %s tunnel change(s), "
+        "%s stage move(s), %s alert(s), errors: %s",
+        len(run.regions),
+        run.aws_calls,
+        run.requests_seen,
+        run.tunnels_changed,
+        run.requests_moved,
+        run.alerts_sent,
+        run.errors or "none",
+    )
+    return run
+
+
+def _watched(regions: list[str] | None) -> dict[str, list[_Watched]]:
+    """Requests in an operational stage with a VPN connection, grouped by region."""
+    resources = AwsResource.objects.filter(
+        role=AwsResourceRole.VPN_CONNECTION,
+        deleted_at__isnull=True,
+        request__stage__in=OPERATIONAL_STAGES,
+    )
+    if regions is not None:
+        resources = resources.filter(region__in=regions)
+    by_region: dict[str, list[_Watched]] = defaultdict(list)
+    for request_id, region, connection_id, stage, tunnel_count in resources.values_list(
+        "request_id", "region", "resource_id", "request__stage", "request__tunnel_count"
+    ):
+        by_region[region].append(_Watched(request_id, connection_id, stage, tunnel_count))
+    return by_region
+
+
+def _observed(
+    tunnel: Tunnel, connection: aws.VpnConnectionInfo | None, connection_id: str
+) -> dict | None:
+    """The tunnel's fields as AWS reports them now; None to leave the tunnel as it is."""
+    if connection is None or connection.state in ("deleting", "deleted"):
+        state = "no longer exists" if connection is None else f"is {connection.state}"
+        return _lost(tunnel, TunnelStatus.DOWN, f"VPN connection {connection_id} {state} in AWS.")
+    info = next((t for t in connection.tunnels if t.outside_ip == tunnel.outside_ip), None)
+    if info is None:
+        return _lost(
+            tunnel, TunnelStatus.UNKNOWN, "AWS no longer reports a tunnel with this outside IP."
+        )
+    seen = info.last_status_change
+    stored = tunnel.last_status_change
+    if seen is not None and stored is not None and seen < stored:
+        return None  # An answer older than what is stored (a slower, concurrent refresh).
+    status = info.status if info.status in TunnelStatus.values else TunnelStatus.UNKNOWN
+    return {
+        "status": status,
+        "status_message": info.status_message[:_MESSAGE_MAX],
+        "last_status_change": seen,
+        "accepted_route_count": info.accepted_route_count,
+    }
+
+
+def _lost(tunnel: Tunnel, status: str, message: str) -> dict:
+    """What to store for a tunnel AWS no longer reports: no telemetry to go by.
+
+    The last change stays AWS's own (the history row is dated now): a time of the
+    portal's here would make AWS's next, older-looking answer seem stale.
+    """
+    return {
+        "status": status,
+        "status_message": message,
+        "last_status_change": tunnel.last_status_change,
+        "accepted_route_count": 0,
+    }
+
+
+def _tunnels_apply(watched: list[_Watched], connections: dict[str, aws.VpnConnectionInfo]) -> int:
+    """Write what changed for one region's tunnels; returns how many tunnels changed."""
+    by_request = {w.request_id: w for w in watched}
+    now = timezone.now()
+    with transaction.atomic():
+        # Locked (in a fixed order) so that two refreshes at once cannot both see, and
+        # both record, the same change.
+        tunnels = list(
+            Tunnel.objects.select_for_update()
+            .filter(request_id__in=by_request)
+            .order_by("pk")
+            .only("pk", "request_id", "outside_ip", *_STATUS_FIELDS)
+        )
+        changed: list[Tunnel] = []
+        history: list[TunnelStatusChange] = []
+        for tunnel in tunnels:
+            connection_id = by_request[tunnel.request_id].connection_id
+            observed = _observed(tunnel, connections.get(connection_id), connection_id)
+            if observed is None or all(
+                getattr(tunnel, name) == value for name, value in observed.items()
+            ):
+                continue
+            if observed["status"] != tunnel.status:
+                history.append(
+                    TunnelStatusChange(
+                        tunnel=tunnel,
+                        old_status=tunnel.status,
+                        new_status=observed["status"],
+                        message=observed["status_message"],
+                        changed_at=_change_time(tunnel, observed["last_status_change"], now),
+                    )
+                )
+            for name, value in observed.items():
+                setattr(tunnel, name, value)
+            tunnel.updated_at = now
+            changed.append(tunnel)
+        if changed:
+            Tunnel.objects.bulk_update(changed, [*_STATUS_FIELDS, "updated_at"], batch_size=500)
+            TunnelStatusChange.objects.bulk_create(history, batch_size=500)
+    return len(changed)
+
+
+def _change_time(tunnel: Tunnel, reported: datetime | None, now: datetime) -> datetime:
+    """When a status change happened: AWS's time for it when plausible, else now."""
+    if reported is None or reported > now:
+        return now
+    if tunnel.last_status_change is not None and reported <= tunnel.last_status_change:
+        return now
+    return reported
+
+
+def stage_for(*, stage: str, tunnel_count: int, statuses: dict[int, str]) -> str:
+    """The stage a request's monitored tunnels imply (`statuses`: position -> status).
+
+    All monitored tunnels up: live; some: degraded; none: down, except that a request
+    still waiting for the customer stays waiting until a tunnel first comes up.
+    """
+    monitored = [status for position, status in statuses.items() if position <= tunnel_count]
+    up = sum(status == TunnelStatus.UP for status in monitored)
+    if monitored and up == len(monitored):
+        return Stage.LIVE
+    if up:
+        return Stage.DEGRADED
+    return Stage.AWAITING_CUSTOMER if stage == Stage.AWAITING_CUSTOMER else Stage.DOWN
+
+
+def _stages_recompute(watched: list[_Watched]) -> int:
+    """Move each request whose tunnels now imply another stage; returns how many moved."""
+    statuses: dict[int, dict[int, str]] = defaultdict(dict)
+    messages: dict[int, dict[int, str]] = defaultdict(dict)
+    for request_id, position, status, message in Tunnel.objects.filter(
+        request_id__in=[w.request_id for w in watched]
+    ).values_list("request_id", "position", "status", "status_message"):
+        statuses[request_id][position] = status
+        messages[request_id][position] = message
+    moved = 0
+    for item in watched:
+        tunnels = statuses.get(item.request_id)
+        if not tunnels:
+            continue
+        target = stage_for(stage=item.stage, tunnel_count=item.tunnel_count, statuses=tunnels)
+        if target == item.stage:
+            continue
+        parts = []
+        for position, status in sorted(tunnels.items()):
+            if position > item.tunnel_count:
+                continue
+            message = messages[item.request_id][position]
+            why = f" ({message})" if status != TunnelStatus.UP and message else ""
+            parts.append(f"Tunnel {position} {TunnelStatus(status).label.lower()}{why}")
+        try:
+            request_move(
+                request_id=item.request_id,
+                to_stage=target,
+                from_stage=item.stage,
+                actor_label=ACTOR_LABEL,
+                note="; ".join(parts) + ".",
+            )
+        except StageMoveError as exc:
+            # Decommissioned or moved by someone else meanwhile: their move stands.
+            logger.info("Status refresh: not moving request %s: %s", item.request_id, exc)
+            continue
+        moved += 1
+    return moved
+
+
+# --- Alerts -----------------------------------------------------------------------------
+
+
+def alerts_send() -> int:
+    """Weigh every pending status change whose tunnel has settled; returns emails sent."""
+    now = timezone.now()
+    settled_before = now - timedelta(seconds=settings.TUNNEL_ALERT_HOLD_OFF_SECONDS)
+    pending = set(
+        TunnelStatusChange.objects.filter(notified_at__isnull=True).values_list(
+            "tunnel_id", flat=True
+        )
+    )
+    sent = 0
+    for tunnel_id in sorted(pending):
+        try:
+            sent += _tunnel_alert(tunnel_id, now=now, settled_before=settled_before)
+        except Exception:
+            # The mail server, most likely: the changes stay pending and the next
+            # refresh tries again; the other tunnels' alerts go out regardless.
+            logger.exception("Status alert for tunnel %s failed; will try again", tunnel_id)
+    return sent
+
+
+def _tunnel_alert(tunnel_id: int, *, now: datetime, settled_before: datetime) -> int:
+    """Weigh one tunnel's pending changes: email once if its settled status calls for it."""
+    with transaction.atomic():
+        rows = list(
+            TunnelStatusChange.objects.select_for_update(skip_locked=True)
+            .filter(tunnel_id=tunnel_id, notified_at__isnull=True)
+            .order_by("changed_at", "pk")
+        )
+        if not rows:
+            return 0  # Another refresh is weighing them.
+        latest = rows[-1]
+        tunnel = Tunnel.objects.select_related("request__customer", "request__owner").get(
+            pk=tunnel_id
+        )
+        request = tunnel.request
+        watched = tunnel.monitored and request.stage in OPERATIONAL_STAGES
+        if watched and latest.changed_at > settled_before:
+            return 0  # Not settled yet: a flap within the hold-off emails nobody.
+        sent = 0
+        if watched and _alert_due(tunnel, latest.new_status):
+            sent = _alert_email(tunnel, latest)
+            latest.alerted = True
+            latest.save(update_fields=["alerted"])
+        TunnelStatusChange.objects.filter(pk__in=[row.pk for row in rows]).update(notified_at=now)
+    return sent
+
+
+def _alert_due(tunnel: Tunnel, status: str) -> bool:
+    """Down after having been up, or up again after an outage people were told of."""
+    told = (
+        TunnelStatusChange.objects.filter(tunnel=tunnel, alerted=True)
+        .order_by("-changed_at", "-pk")
+        .values_list("new_status", flat=True)
+        .first()
+    )
+    if status == TunnelStatus.DOWN:
+        return (
+            told != TunnelStatus.DOWN
+            and tunnel.status_changes.filter(new_status=TunnelStatus.UP).exists()
+        )
+    return status == TunnelStatus.UP and told == TunnelStatus.DOWN
+
+
+def _alert_email(tunnel: Tunnel, change: TunnelStatusChange) -> int:
+    """Email the owning engineer and the customer's contact about one tunnel's change."""
+    request = tunnel.request
+    others = [
+        other
+        for other in request.tunnels.order_by("position")
+        if other.pk != tunnel.pk and other.monitored
+    ]
+    context = {
+        "request": request,
+        "tunnel": tunnel,
+        "change": change,
+        "others": others,
+        # The other monitored tunnels, up and not: what the email says of the VPN as a
+        # whole ("traffic continues over the other tunnel", "tunnel 2 is still down").
+        "others_up": [other for other in others if other.status == TunnelStatus.UP],
+        "others_down": [other for other in others if other.status != TunnelStatus.UP],
+        "url": settings.PORTAL_BASE_URL.rstrip("/") + request.get_absolute_url(),
+    }
+    sent = 0
+    if request.owner is not None:
+        sent += email_send(
+            template="tunnel_alert_engineer", context=context, to=[request.owner.email]
+        )
+    sent += email_send(
+        template="tunnel_alert_customer", context=context, to=[request.customer.contact_email]
+    )
+    return sent
