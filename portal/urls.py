@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from vpn.views import public
+from vpn.views import public, status
 
 urlpatterns = [
     path(
@@ -14,6 +14,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", public.health, name="health"),
+    path("metrics", status.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("vpn.urls")),
 ]

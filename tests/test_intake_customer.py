@@ -99,7 +99,7 @@ def test_submit_moves_the_request_and_then_shows_its_status():
     html = client.get(f"/intake/{token}/").content.decode()
     assert "What happens now" in html
     assert html.count('<span class="num">Step') == 5
-    assert 'id="tunnels"' in html and 'id="config-pack"' in html
+    assert 'id="live-tunnels"' in html and 'id="config-pack"' in html
     assert "<form" not in html.split("</header>", 1)[1]  # read-only
     assert "52.94.12.7" in html
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vpn.views import customer, packs, staff
+from vpn.views import customer, packs, staff, status
 
 app_name = "vpn"
 
@@ -29,6 +29,12 @@ urlpatterns = [
         staff.RequestDecommissionView.as_view(),
         name="request_decommission",
     ),
+    path(
+        "requests/<int:pk>/status.json",
+        status.RequestStatusJsonView.as_view(),
+        name="request_status",
+    ),
+    path("status/refresh/", status.StatusRefreshView.as_view(), name="status_refresh"),
     # The customer's page; the token is checked by the view (a 404 for a malformed one).
     path("intake/<str:token>/", customer.intake_page, name="intake"),
     path("intake/<str:token>/pack/<str:variant>/", customer.intake_pack, name="intake_pack"),

@@ -1,6 +1,7 @@
 """The request page follows provisioning live: no reload, the stage and resources appear."""
 
 import pytest
+from django.conf import settings
 
 from tests.factories import VpnRequestFactory
 from vpn.choices import Stage
@@ -31,6 +32,8 @@ def test_detail_page_updates_itself_while_jobs_provision(
     assert page.locator(".steps li.done").count() == 4
     request.refresh_from_db()
     assert request.vpc_cidr in page.locator("#live-connection").inner_text()
-    # Provisioning is over: the page stops polling.
-    assert page.locator("#live-progress[hx-get]").count() == 0
+    # Provisioning is over: the page now polls at the gentler pace of the tunnel status.
+    assert page.locator("#live-progress").get_attribute("hx-trigger") == (
+        f"every {settings.STATUS_PAGE_POLL_SECONDS}s"
+    )
     screenshot("request-provisioned-live")

@@ -25,21 +25,24 @@ from vpn.services.throttle import throttle_hit, throttle_retry_after
 from vpn.validation import IntakeInvalid
 from vpn.views.clients import client_ip
 from vpn.views.packs import pack_download_response
+from vpn.views.status import tunnel_status_context
 
 
 def _rate_limited(request: HttpRequest, token: str) -> bool:
     window = settings.INTAKE_RATE_WINDOW_SECONDS
-    return throttle_hit(
-        scope="intake-ip",
-        key=client_ip(request),
-        limit=settings.INTAKE_RATE_LIMIT_PER_IP,
-        window=window,
-    ) or throttle_hit(
-        scope="intake-token",
-        key=token,
-        limit=settings.INTAKE_RATE_LIMIT_PER_TOKEN,
-        window=window,
+    scope, per_ip, per_token = (
+        "intake",
+        settings.INTAKE_RATE_LIMIT_PER_IP,
+        settings.INTAKE_RATE_LIMIT_PER_TOKEN,
     )
+    if request.method == "GET" and request.headers.get("HX-Request") == "true":
+        # The status page's own polls count apart, against a budget of four open tabs
+        # polling all window long, so that following the status never locks anyone out.
+        scope = "intake-live"
+        per_ip = per_token = 4 * window // max(settings.CUSTOMER_PAGE_POLL_SECONDS, 1)
+    return throttle_hit(
+        scope=f"{scope}-ip", key=client_ip(request), limit=per_ip, window=window
+    ) or throttle_hit(scope=f"{scope}-token", key=token, limit=per_token, window=window)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -130,19 +133,21 @@ def _intake_form(request: HttpRequest, token: str, vpn_request: VpnRequest) -> H
 
 
 def _intake_status(request: HttpRequest, vpn_request: VpnRequest, link, token: str) -> HttpResponse:
-    return render(
-        request,
-        "vpn/customer/intake_status.html",
-        {
-            "vpn_request": vpn_request,
-            "steps": selectors.request_steps(request=vpn_request),
-            "region_advice": selectors.request_region_advice(request=vpn_request),
-            "link": link,
-            "token": token,
-            "tunnels": vpn_request.tunnels.order_by("position"),
-            "pack": vpn_request.config_packs.order_by("-version").first(),
-        },
-    )
+    vpn_request = selectors.request_detail(pk=vpn_request.pk)
+    context = {
+        "vpn_request": vpn_request,
+        "steps": selectors.request_steps(request=vpn_request),
+        "region_advice": selectors.request_region_advice(request=vpn_request),
+        "link": link,
+        "token": token,
+        "pack": vpn_request.config_packs.order_by("-version").first(),
+        "for_customer": True,
+        **tunnel_status_context(request, vpn_request),
+    }
+    # The customer's page polls more gently than the staff pages (it is rate limited).
+    if context["poll_seconds"]:
+        context["poll_seconds"] = max(context["poll_seconds"], settings.CUSTOMER_PAGE_POLL_SECONDS)
+    return render(request, "vpn/customer/intake_status.html", context)
 
 
 @login_not_required

@@ -22,6 +22,7 @@ from vpn.services import intake
 from vpn.services.intake import NewLink
 from vpn.services.stages import StageMoveError, request_move, request_retry
 from vpn.validation import IntakeInvalid
+from vpn.views import status
 from vpn.views.packs import config_pack_card_context
 
 
@@ -41,6 +42,8 @@ class DashboardView(PermissionRequiredMixin, ListView):
             stage=params.get("stage", ""),
             region=params.get("region", ""),
             owner_id=self.request.user.pk if params.get("mine") else None,
+            health=params.get("health", ""),
+            sort=params.get("sort", "updated"),
         )
 
     def paginate_queryset(self, queryset, page_size):
@@ -54,12 +57,18 @@ class DashboardView(PermissionRequiredMixin, ListView):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
         query.pop("page", None)
+        by_health = query.copy()
+        by_health["sort"] = "health"
         context.update(
             stage_groups=[(key, label) for key, (label, _) in selectors.STAGE_GROUPS.items()],
             stages=Stage.choices,
             regions=REGION_CHOICES,
+            health_filters=[(key, label) for key, (label, _) in selectors.HEALTH_FILTERS.items()],
             filters=self.request.GET,
             query_string=query.urlencode(),
+            health_sort_url=f"?{by_health.urlencode()}",
+            poll_seconds=settings.STATUS_PAGE_POLL_SECONDS,
+            status_refresh=selectors.status_refresh_latest(),
         )
         return context
 
@@ -86,6 +95,7 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
         context["timeline"] = selectors.request_timeline(request=vpn_request)
         context["resources"] = sorted(vpn_request.resources.all(), key=lambda r: (r.step, r.pk))
         context["live"] = vpn_request.stage in BUSY_STAGES
+        context.update(status.tunnel_status_context(self.request, vpn_request))
         context["retryable"] = vpn_request.stage == Stage.FAILED
         context["decommissionable"] = vpn_request.stage in DECOMMISSIONABLE_STAGES
         context.update(

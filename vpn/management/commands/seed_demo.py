@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from vpn.choices import DeviceVendor, IkeVersion, Routing, Stage, TunnelStatus
-from vpn.models import Customer, Tunnel, VpnRequest
+from vpn.models import Customer, Tunnel, TunnelStatusChange, VpnRequest
 from vpn.permissions import OPS, SOLUTIONS_ENGINEERS
 from vpn.services.stages import request_move
 
@@ -198,8 +198,51 @@ class Command(BaseCommand):
                         note=_NOTES.get(stage, ""),
                         follow_ups=False,  # demo history, not work for the jobs
                     )
+                if statuses:
+                    self._history(request, index, now, ever_up=path[-1] != Stage.AWAITING_CUSTOMER)
             created += 1
         return created
+
+    def _history(self, request, index, now, *, ever_up: bool) -> None:
+        """A month of status changes ending at each tunnel's current status, so that the
+        demo's uptime figures and timeline charts have something to show. Every change is
+        marked as already weighed for alerts: demo history emails nobody."""
+        rows = []
+        for tunnel in request.tunnels.all():
+            created = now - timedelta(days=30)
+            tunnel.created_at = created
+            tunnel.save(update_fields=["created_at"])
+            steps = [(created + timedelta(hours=1), "UNKNOWN", "DOWN")]
+            if ever_up:
+                steps.append((created + timedelta(days=1), "DOWN", "UP"))
+                # A few short outages, different for each request and tunnel.
+                for week in range(3):
+                    down_at = created + timedelta(
+                        days=5 + 7 * week + index % 3, hours=3 * tunnel.position + index
+                    )
+                    if down_at >= tunnel.last_status_change - timedelta(hours=2):
+                        break
+                    back_at = down_at + timedelta(minutes=20 + 15 * tunnel.position + 5 * index)
+                    steps += [(down_at, "UP", "DOWN"), (back_at, "DOWN", "UP")]
+                if tunnel.status == TunnelStatus.DOWN:
+                    steps.append((tunnel.last_status_change, "UP", "DOWN"))
+            for number, (changed_at, old, new) in enumerate(steps):
+                # Outages were alerted, and their ends; the first "up" of all was not.
+                outage = (old, new) == ("UP", "DOWN") or (
+                    (old, new) == ("DOWN", "UP") and number > 1
+                )
+                rows.append(
+                    TunnelStatusChange(
+                        tunnel=tunnel,
+                        old_status=old,
+                        new_status=new,
+                        message="IPSEC IS DOWN" if new == "DOWN" else "",
+                        changed_at=changed_at,
+                        notified_at=changed_at,
+                        alerted=outage and tunnel.monitored,
+                    )
+                )
+        TunnelStatusChange.objects.bulk_create(rows)
 
     def _tunnels(self, request, index, statuses, now) -> None:
         for position, status in enumerate(statuses, start=1):

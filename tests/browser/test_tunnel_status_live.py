@@ -1,0 +1,85 @@
+"""Tunnel status live: with the pages open, a tunnel set DOWN in the sandbox shows as DOWN
+within one refresh interval, without a reload.
+
+The refresh runs as in production: RQ's cron scheduler loaded from `vpn.cron` enqueues
+the job every `STATUS_REFRESH_SECONDS`, and a real RQ worker runs it against the sandbox.
+Both are ticked from the test's thread (the scheduler's own loop would sleep there).
+"""
+
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from django_rq.cron import DjangoCronScheduler
+
+from tests.browser.conftest import SCREENSHOTS
+from tests.status_support import bring_live, flip, live_vpn
+from vpn.choices import Stage
+from vpn.services import intake
+
+REFRESH_SECONDS = 4
+POLL_SECONDS = 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tunnel_going_down_shows_on_the_open_pages_within_one_refresh(
+    page, live_server, login, screenshot, se, aws_sandbox, run_jobs, settings, browser
+):
+    settings.STATUS_REFRESH_SECONDS = REFRESH_SECONDS
+    settings.STATUS_PAGE_POLL_SECONDS = POLL_SECONDS
+    settings.CUSTOMER_PAGE_POLL_SECONDS = POLL_SECONDS
+    settings.TUNNEL_ALERT_HOLD_OFF_SECONDS = 0
+    request = bring_live(aws_sandbox, live_vpn(aws_sandbox, owner=se, region="eu-west-1"))
+    customer_url = intake.intake_link_create(request_id=request.pk, created_by=se).url
+
+    login(se)
+    page.goto(f"{live_server.url}/requests/{request.pk}/")
+    customer_page = browser.new_page()
+    customer_page.goto(live_server.url + urlsplit(customer_url).path)
+    for open_page in (page, customer_page):
+        assert _tunnel_status(open_page, 1) == "Up"
+        open_page.evaluate("window.loadedOnce = true")  # gone if the page reloads
+
+    scheduler = DjangoCronScheduler()
+    scheduler.load_config_from_file("vpn.cron")
+    (refresh_job,) = scheduler.get_jobs()
+    assert refresh_job.interval == REFRESH_SECONDS
+    _tick(scheduler, run_jobs)  # the scheduler's first run, before anything changes
+
+    flip(aws_sandbox, request, 1, "DOWN", message="IPSEC IS DOWN")
+    flipped_at = time.monotonic()
+    shown_after = None
+    while time.monotonic() - flipped_at < 3 * REFRESH_SECONDS:
+        _tick(scheduler, run_jobs)
+        if _tunnel_status(page, 1) == "Down" and _tunnel_status(customer_page, 1) == "Down":
+            shown_after = time.monotonic() - flipped_at
+            break
+        page.wait_for_timeout(200)  # lets the pages poll meanwhile
+
+    assert shown_after is not None, "the pages never showed the tunnel down"
+    # One refresh interval, plus one poll of the page and a little for the browser.
+    assert shown_after <= REFRESH_SECONDS + POLL_SECONDS + 1.5, shown_after
+    for open_page in (page, customer_page):
+        assert open_page.evaluate("window.loadedOnce") is True
+        assert (
+            "IPSEC IS DOWN" in open_page.locator('#live-tunnels tr[data-tunnel="1"]').inner_text()
+        )
+    assert page.locator("#live-stage .badge").first.inner_text() == "Degraded"
+    assert "Redundancy risk: high" in page.locator("#live-stage").inner_text()
+    request.refresh_from_db()
+    assert request.stage == Stage.DEGRADED
+    screenshot("tunnel-down-live")
+    customer_page.screenshot(
+        path=str(SCREENSHOTS / "tunnel-down-live-customer.png"), full_page=True
+    )
+    customer_page.close()
+
+
+def _tick(scheduler, run_jobs) -> None:
+    """One turn of the cron scheduler's loop, then a worker runs what it queued."""
+    scheduler.enqueue_jobs()
+    assert run_jobs() == 0
+
+
+def _tunnel_status(page, position: int) -> str:
+    return page.locator(f'#live-tunnels tr[data-tunnel="{position}"] .tunnel-status').inner_text()

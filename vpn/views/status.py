@@ -1,0 +1,214 @@
+"""Tunnel status for machines, the "Refresh now" button, and the status card's context.
+
+* `requests/<pk>/status.json`: one request's stored tunnel status as JSON, for engineers'
+  scripts (and the same data `manage.py vpn_status --json` prints).
+* `status/refresh/`: queue a status refresh now, for one region or all of them.
+* `/metrics`: every watched tunnel in Prometheus's text format, for a scraper holding
+  `METRICS_TOKEN` or for a logged-in engineer.
+
+None of these calls AWS: they read the snapshot the refresh stored, or queue the refresh.
+"""
+
+import hmac
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django.views.generic import View
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from vpn import jobs, selectors
+from vpn.choices import BUSY_STAGES, OPERATIONAL_STAGES, TunnelStatus
+from vpn.models import StatusRefresh, VpnRequest
+from vpn.regions import REGIONS_BY_CODE
+from vpn.services.throttle import throttle_hit
+
+# The permission that lets a user see requests, their tunnels and the metrics.
+VIEW_PERMISSION = "vpn.view_vpnrequest"
+# The "Refresh now" button queues at most one refresh per region in this many seconds.
+REFRESH_BUTTON_SECONDS = 10
+
+
+class RequestStatusJsonView(PermissionRequiredMixin, View):
+    """One request's tunnel status as JSON (what `selectors.request_status` returns)."""
+
+    permission_required = VIEW_PERMISSION
+    http_method_names = ["get", "head"]
+
+    def get(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """The status, or a JSON 404 (scripts read the body, not an HTML error page)."""
+        try:
+            response = JsonResponse(selectors.request_status(pk=pk))
+        except VpnRequest.DoesNotExist:
+            response = JsonResponse({"error": "No such VPN request."}, status=404)
+        # The status changes with every refresh: a cached copy would mislead a poller.
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class StatusRefreshView(PermissionRequiredMixin, View):
+    """The "Refresh now" button: queue a status refresh, then go back to the page."""
+
+    permission_required = VIEW_PERMISSION
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        """Queue the refresh for the region asked (or every region) and say so."""
+        target = self._next_url(request)
+        region = request.POST.get("region", "").strip()
+        if region and region not in REGIONS_BY_CODE:
+            messages.error(request, f"“{region}” is not an AWS region the portal knows.")
+            return redirect(target)
+        where = region or "every region"
+        # One refresh per region every few seconds is plenty: more clicks (or several
+        # people clicking) would only ask AWS the same question again.
+        if throttle_hit(scope="status-refresh", key=where, limit=1, window=REFRESH_BUTTON_SECONDS):
+            messages.info(
+                request,
+                f"A refresh of {where} was asked for moments ago; "
+                "this page updates when it is done.",
+            )
+            return redirect(target)
+        # Job arguments are stored in Redis: keep them plain strings and lists.
+        jobs.enqueue(
+            jobs.status_refresh, StatusRefresh.Trigger.BUTTON.value, [region] if region else None
+        )
+        messages.success(
+            request, f"Refreshing tunnel status for {where} now; this page updates when it is done."
+        )
+        return redirect(target)
+
+    @staticmethod
+    def _next_url(request: HttpRequest) -> str:
+        """The page to go back to: `next` if it stays on this site, else the dashboard."""
+        target = request.POST.get("next", "")
+        if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return target
+        return reverse("vpn:dashboard")
+
+
+def tunnel_status_context(http_request: HttpRequest, vpn_request: VpnRequest) -> dict:
+    """What the tunnel status card needs (staff page and customer link alike): each
+    tunnel's uptime, the timeline chart (`?chart=24h|7d|30d`), the latest refresh, and
+    how often the page polls (fast while jobs run, steadily while tunnels are watched)."""
+    reports = selectors.tunnel_reports(tunnels=list(vpn_request.tunnels.all()))
+    refresh = selectors.status_refresh_latest()
+    watched = vpn_request.stage in OPERATIONAL_STAGES
+    poll_seconds = None
+    if vpn_request.stage in BUSY_STAGES:
+        poll_seconds = 3
+    elif watched:
+        poll_seconds = settings.STATUS_PAGE_POLL_SECONDS
+    return {
+        "tunnel_reports": reports,
+        "chart": selectors.status_chart(reports=reports, window=http_request.GET.get("chart", ""))
+        if reports
+        else None,
+        "uptime_windows": [(key, label) for key, (label, _) in selectors.UPTIME_WINDOWS.items()],
+        "status_refresh": refresh,
+        "refresh_error": refresh.errors.get(vpn_request.region) if refresh else None,
+        "refresh_seconds": settings.STATUS_REFRESH_SECONDS,
+        "watched": watched,
+        "poll_seconds": poll_seconds,
+    }
+
+
+# --- Prometheus -------------------------------------------------------------------------
+
+
+class TunnelStatusCollector:
+    """The stored tunnel status as Prometheus gauges, read afresh on each collection.
+
+    Two queries whatever the number of tunnels: the tunnels (with their requests) and
+    the latest refresh run.
+    """
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the tunnel gauges and, once a refresh has run, the refresh gauges."""
+        labels = ["request", "tunnel", "region", "outside_ip", "monitored"]
+        up = GaugeMetricFamily(
+            "vpn_tunnel_up", "1 if AWS reports the tunnel up, else 0.", labels=labels
+        )
+        routes = GaugeMetricFamily(
+            "vpn_tunnel_accepted_routes",
+            "Routes AWS accepted over the tunnel.",
+            labels=labels,
+        )
+        for tunnel in selectors.status_metrics_tunnels():
+            values = [
+                tunnel.request.reference,
+                str(tunnel.position),
+                tunnel.request.region,
+                tunnel.outside_ip,
+                "true" if tunnel.monitored else "false",
+            ]
+            up.add_metric(values, 1 if tunnel.status == TunnelStatus.UP else 0)
+            routes.add_metric(values, tunnel.accepted_route_count)
+        yield up
+        yield routes
+
+        refresh = selectors.status_refresh_latest()
+        if refresh is None:
+            return  # No run yet: an absent series, rather than a misleading zero.
+        yield GaugeMetricFamily(
+            "vpn_status_refresh_timestamp_seconds",
+            "When the latest tunnel status refresh finished (Unix time).",
+            value=refresh.finished_at.timestamp(),
+        )
+        yield GaugeMetricFamily(
+            "vpn_status_refresh_errors",
+            "Regions the latest tunnel status refresh could not read.",
+            value=len(refresh.errors),
+        )
+
+
+def _bearer_token_valid(request: HttpRequest) -> bool:
+    """Whether the request carries `Authorization: Bearer <METRICS_TOKEN>`.
+
+    An empty METRICS_TOKEN turns token access off: an empty token is never accepted.
+    """
+    expected = settings.METRICS_TOKEN
+    if not expected:
+        return False
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return False
+    # Constant-time, so that response times say nothing about the token.
+    return hmac.compare_digest(token.encode(), expected.encode())
+
+
+@login_not_required
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics of the tunnels, for the token's holder or a logged-in engineer.
+
+    Open to the middleware's login check, so that a scraper gets a 401 (not a redirect
+    to the login page); the view checks access itself.
+    """
+    # The token first: a scraper then costs no session lookup.
+    if not (_bearer_token_valid(request) or request.user.has_perm(VIEW_PERMISSION)):
+        response = HttpResponse(
+            "Authentication required: a bearer token or a login.\n",
+            status=401,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="vpn-portal"'
+        return response
+    # A registry per request: the collector reads the database when collected, and
+    # nothing lingers in the process's global registry.
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(TunnelStatusCollector())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
