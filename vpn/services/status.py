@@ -270,16 +270,16 @@ def _stages_recompute(watched: list[_Watched]) -> int:
 
 
 def alerts_send() -> int:
-    """Weigh every pending status change whose tunnel has settled; returns emails sent."""
+    """Weigh every pending status change whose tunnel has settled; returns emails sent.
+
+    The pending changes are sorted in bulk first (`_alerts_sort`): those that call for
+    no email are marked weighed together, unsettled ones are left for a later refresh.
+    Only the tunnels that call for an email are then weighed one by one, under a lock.
+    """
     now = timezone.now()
     settled_before = now - timedelta(seconds=settings.TUNNEL_ALERT_HOLD_OFF_SECONDS)
-    pending = set(
-        TunnelStatusChange.objects.filter(notified_at__isnull=True).values_list(
-            "tunnel_id", flat=True
-        )
-    )
     sent = 0
-    for tunnel_id in sorted(pending):
+    for tunnel_id in _alerts_sort(now=now, settled_before=settled_before):
         try:
             sent += _tunnel_alert(tunnel_id, now=now, settled_before=settled_before)
         except Exception:
@@ -287,6 +287,79 @@ def alerts_send() -> int:
             # refresh tries again; the other tunnels' alerts go out regardless.
             logger.exception("Status alert for tunnel %s failed; will try again", tunnel_id)
     return sent
+
+
+def _alerts_sort(*, now: datetime, settled_before: datetime) -> list[int]:
+    """Mark the settled pending changes that call for no email as weighed, all at once.
+
+    Returns the tunnels whose settled changes call for an email, in id order, for
+    `_tunnel_alert` to weigh again under its own lock (this is only a filter).
+    """
+    if not TunnelStatusChange.objects.filter(notified_at__isnull=True).exists():
+        return []  # The usual case: no transaction for nothing.
+    with transaction.atomic():
+        # Locked as `_tunnel_alert` locks them: a concurrent refresh skips these rows.
+        pending = list(
+            TunnelStatusChange.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(notified_at__isnull=True)
+            .order_by("tunnel_id", "changed_at", "pk")
+            .values_list(
+                "pk",
+                "tunnel_id",
+                "new_status",
+                "changed_at",
+                "tunnel__position",
+                "tunnel__request__tunnel_count",
+                "tunnel__request__stage",
+            )
+        )
+        rows: dict[int, list[int]] = defaultdict(list)
+        latest: dict[int, tuple] = {}
+        for row in pending:
+            rows[row[1]].append(row[0])
+            latest[row[1]] = row  # in time order: the last one is the latest
+        told: dict[int, str] = {}
+        ever_up: set[int] = set()
+        for chunk in _chunks(list(latest)):
+            for tunnel_id, status in (
+                TunnelStatusChange.objects.filter(tunnel_id__in=chunk, alerted=True)
+                .order_by("tunnel_id", "changed_at", "pk")
+                .values_list("tunnel_id", "new_status")
+            ):
+                told[tunnel_id] = status  # in time order: the latest alert wins
+            ever_up.update(
+                TunnelStatusChange.objects.filter(
+                    tunnel_id__in=chunk, new_status=TunnelStatus.UP
+                ).values_list("tunnel_id", flat=True)
+            )
+        quiet: list[int] = []
+        due: list[int] = []
+        for tunnel_id, (_, _, status, changed_at, position, tunnel_count, stage) in latest.items():
+            watched = position <= tunnel_count and stage in OPERATIONAL_STAGES
+            if watched and changed_at > settled_before:
+                continue  # Not settled yet: a flap within the hold-off emails nobody.
+            if watched and _due(status, told=told.get(tunnel_id), ever_up=tunnel_id in ever_up):
+                due.append(tunnel_id)
+            else:
+                quiet.extend(rows[tunnel_id])
+        for chunk in _chunks(quiet):
+            TunnelStatusChange.objects.filter(pk__in=chunk).update(notified_at=now)
+    return sorted(due)
+
+
+def _chunks(items: list[int], size: int = 500):
+    """`items` in slices of `size`: short IN lists on every database."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _due(status: str, *, told: str | None, ever_up: bool) -> bool:
+    """The alert rule: a settled `status` calls for an email when the tunnel is down after
+    having been up (and people were not already told it is down), or up again after an
+    outage people were told of. `told` is the status of the tunnel's latest alert."""
+    if status == TunnelStatus.DOWN:
+        return told != TunnelStatus.DOWN and ever_up
+    return status == TunnelStatus.UP and told == TunnelStatus.DOWN
 
 
 def _tunnel_alert(tunnel_id: int, *, now: datetime, settled_before: datetime) -> int:
@@ -317,19 +390,15 @@ def _tunnel_alert(tunnel_id: int, *, now: datetime, settled_before: datetime) ->
 
 
 def _alert_due(tunnel: Tunnel, status: str) -> bool:
-    """Down after having been up, or up again after an outage people were told of."""
+    """`_due` for one tunnel, its history read now (under the caller's lock)."""
     told = (
         TunnelStatusChange.objects.filter(tunnel=tunnel, alerted=True)
         .order_by("-changed_at", "-pk")
         .values_list("new_status", flat=True)
         .first()
     )
-    if status == TunnelStatus.DOWN:
-        return (
-            told != TunnelStatus.DOWN
-            and tunnel.status_changes.filter(new_status=TunnelStatus.UP).exists()
-        )
-    return status == TunnelStatus.UP and told == TunnelStatus.DOWN
+    ever_up = tunnel.status_changes.filter(new_status=TunnelStatus.UP).exists()
+    return _due(status, told=told, ever_up=ever_up)
 
 
 def _alert_email(tunnel: Tunnel, change: TunnelStatusChange) -> int:

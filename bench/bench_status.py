@@ -1,0 +1,474 @@
+"""Tunnel status refresh benchmark: 1,000 live requests in 3 regions, on the local sandbox.
+
+`vpn.services.status.status_refresh` asks AWS once per region for every VPN connection
+the portal tagged and writes only what changed. This prints, per refresh, the AWS calls
+it made (the sandbox's `DescribeVpnConnections` count before and after: it must equal
+the number of regions) and the size of the answers, the SQL queries it ran
+(`CaptureQueriesContext`, by statement kind) and its wall time, split into the describe
+calls (of which the sandbox's own serving time) and the portal's own work, for:
+
+(a) the first refresh: every tunnel UNKNOWN -> UP (2,000 tunnel changes, 1,000 requests
+    moved from awaiting customer to live);
+(b) the steady state, nothing changed: the refresh the scheduler runs every minute,
+    repeated (median and p95: the headline figure);
+(c) 5 % of the requests lose one tunnel: 50 changes, 50 moves to degraded, and the alerts
+    (hold-off 0 s, so they go out in the same refresh) to the locmem outbox;
+
+then the process's peak RSS (the sandbox runs in the same process, so it is included).
+
+The set-up bypasses provisioning: customers and requests are bulk-created in the
+database; one customer gateway (its own address, ASN 65000) and one VPN connection
+(tagged as the portal tags them) per request are created with boto3 against an
+in-process sandbox (state delay 0); one VPN gateway per region serves all of that
+region's connections (the sandbox has no per-gateway quota, unlike AWS); the tunnels are
+read back with one `DescribeVpnConnections` per region and bulk-created, then all set UP
+through the sandbox's control API.
+
+Run: `python bench/bench_status.py` (SQLite by default; set `DATABASE_URL` for
+PostgreSQL). About a minute on either.
+"""
+
+import http.client
+import json
+import logging
+import os
+import resource
+import statistics
+import sys
+import time
+from collections import Counter, deque
+from urllib.parse import urlsplit
+
+from harness import django_test_database, summary
+
+# A Redis database of the benchmark's own (see portal/settings_test.py); nothing here
+# queues jobs, but a stray enqueue must never reach the portal's queue.
+os.environ.setdefault("TEST_REDIS_DB", "10")
+
+REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+REQUESTS = 1_000
+STEADY_REPEAT = 5
+DOWN_SHARE = 20  # every 20th request (5 %) loses its first tunnel in scenario (c)
+CUSTOMER_ASN = 65000
+AMAZON_ASN = 64512
+
+
+def customer_gateway_ip(index: int) -> str:
+    """A unique customer gateway address for request number `index`.
+
+    The sandbox accepts any well-formed IPv4 address for a customer gateway (it checks
+    the format only, and returns the existing gateway for a repeated address and ASN).
+    The documentation ranges hold too few addresses for 1,000 gateways, and the sandbox
+    hands out tunnel outside IPs from 203.0.113.0/24, 198.51.100.0/24 and then the
+    bottom of 198.18.0.0/15; the top half of that benchmarking range (198.19.0.0/16)
+    stays clear of them.
+    """
+    return f"198.19.{index // 250}.{index % 250 + 1}"
+
+
+class Control:
+    """The sandbox's control API over one keep-alive HTTP connection."""
+
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+
+    def call(self, method: str, path: str, payload: dict | None = None) -> dict:
+        """One JSON request; raises on an HTTP error."""
+        body = json.dumps(payload).encode() if payload is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        self.connection.request(method, path, body=body, headers=headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        if response.status >= 400:
+            raise RuntimeError(f"{method} {path}: {response.status} {data!r}")
+        return json.loads(data)
+
+    def describe_calls(self) -> int:
+        """How many `DescribeVpnConnections` calls the sandbox has served so far."""
+        return self.call("GET", "/_sandbox/stats")["calls"].get("DescribeVpnConnections", 0)
+
+    def tunnel_status(
+        self, connection_id: str, outside_ip: str, status: str, message: str | None = None
+    ) -> None:
+        """Set one tunnel's telemetry."""
+        payload = {"vpn_connection_id": connection_id, "outside_ip": outside_ip, "status": status}
+        if message is not None:
+            payload["message"] = message
+        self.call("POST", "/_sandbox/tunnel-status", payload)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+
+def seed_database() -> list:
+    """Bulk-create one engineer, 1,000 customers and their requests (awaiting customer)."""
+    from django.contrib.auth import get_user_model
+
+    from vpn.choices import Routing, Stage
+    from vpn.models import Customer, VpnRequest
+
+    owner = get_user_model().objects.create_user(
+        "bench-engineer", email="engineer@example.com", first_name="Bench", is_staff=True
+    )
+    customers = Customer.objects.bulk_create(
+        (
+            Customer(
+                name=f"Customer {i}",
+                org_id=f"bench-org-{i:05d}",
+                contact_name="Network Team",
+                contact_email=f"netops{i}@example.com",
+            )
+            for i in range(REQUESTS)
+        ),
+        batch_size=500,
+    )
+    return VpnRequest.objects.bulk_create(
+        (
+            VpnRequest(
+                customer=customer,
+                owner=owner,
+                stage=Stage.AWAITING_CUSTOMER,
+                region=REGIONS[i % len(REGIONS)],
+                location_city="Lyon",
+                location_country="France",
+                customer_gateway_ip=customer_gateway_ip(i),
+                routing=Routing.BGP,
+                bgp_asn=CUSTOMER_ASN,
+                advertised_prefixes=[f"10.{i // 250}.{i % 250}.0/24"],
+                tunnel_count=2,
+                amazon_side_asn=AMAZON_ASN,
+            )
+            for i, customer in enumerate(customers)
+        ),
+        batch_size=500,
+    )
+
+
+def create_connections(requests: list) -> dict[int, str]:
+    """Create each request's customer gateway and tagged VPN connection in the sandbox.
+
+    Records both as `AwsResource` rows (in bulk); returns request id -> connection id.
+    """
+    from vpn import aws
+    from vpn.choices import AwsResourceRole
+    from vpn.models import AwsResource
+
+    gateways = {
+        region: aws.ec2(region).create_vpn_gateway(Type="ipsec.1", AmazonSideAsn=AMAZON_ASN)[
+            "VpnGateway"
+        ]["VpnGatewayId"]
+        for region in REGIONS
+    }
+    resources, connections = [], {}
+    for request in requests:
+        client = aws.ec2(request.region)
+        role = AwsResourceRole.CUSTOMER_GATEWAY
+        customer_gateway = client.create_customer_gateway(
+            Type="ipsec.1",
+            PublicIp=request.customer_gateway_ip,
+            BgpAsn=CUSTOMER_ASN,
+            TagSpecifications=[
+                {"ResourceType": "customer-gateway", "Tags": aws.tags(request.pk, role)}
+            ],
+        )["CustomerGateway"]["CustomerGatewayId"]
+        role = AwsResourceRole.VPN_CONNECTION
+        connection = client.create_vpn_connection(
+            Type="ipsec.1",
+            CustomerGatewayId=customer_gateway,
+            VpnGatewayId=gateways[request.region],
+            Options={"StaticRoutesOnly": False},
+            TagSpecifications=[
+                {"ResourceType": "vpn-connection", "Tags": aws.tags(request.pk, role)}
+            ],
+        )["VpnConnection"]["VpnConnectionId"]
+        connections[request.pk] = connection
+        resources += [
+            AwsResource(
+                request=request,
+                role=AwsResourceRole.CUSTOMER_GATEWAY,
+                resource_id=customer_gateway,
+                region=request.region,
+                state="available",
+            ),
+            AwsResource(
+                request=request,
+                role=AwsResourceRole.VPN_CONNECTION,
+                resource_id=connection,
+                region=request.region,
+                state="available",
+            ),
+        ]
+    AwsResource.objects.bulk_create(resources, batch_size=500)
+    return connections
+
+
+def record_tunnels(connections: dict[int, str]) -> list[tuple[str, str]]:
+    """Bulk-create the tunnels from one describe per region, as provisioning records them.
+
+    Returns (connection id, outside IP) of every tunnel, in request and position order.
+    """
+    from vpn import aws
+    from vpn.models import Tunnel
+
+    by_connection = {}
+    for region in REGIONS:
+        for info in aws.vpn_connections_describe(region):
+            by_connection[info.id] = info
+    tunnels, addresses = [], []
+    for request_id, connection_id in connections.items():
+        for position, info in enumerate(by_connection[connection_id].tunnels, start=1):
+            tunnels.append(
+                Tunnel(
+                    request_id=request_id,
+                    position=position,
+                    outside_ip=info.outside_ip,
+                    inside_cidr=info.inside_cidr,
+                    psk=info.psk,
+                )
+            )
+            addresses.append((connection_id, info.outside_ip))
+    Tunnel.objects.bulk_create(tunnels, batch_size=500)
+    return addresses
+
+
+class AwsMeter(logging.Handler):
+    """What the refresh's `DescribeVpnConnections` calls cost, as the portal sees them.
+
+    * `ms`: time from botocore's `before-call` to its `after-call` event of each call
+      (the request, the sandbox serving it, and botocore parsing the answer);
+    * `served_ms`: the sandbox's own serving time, from its log records ("action region
+      status elapsed ms"); taking them here, unpropagated, keeps them off the console;
+    * `bytes`: the size of the answers.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.ms = self.served_ms = 0.0
+        self.bytes = 0
+        self._started = 0.0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Add up the serving time of each `DescribeVpnConnections` the sandbox logs."""
+        if record.args and record.args[0] == "DescribeVpnConnections":
+            self.served_ms += record.args[3]
+
+    def calling(self, **kwargs) -> None:
+        """botocore hook: a call starts."""
+        self._started = time.perf_counter()
+
+    def received(self, http_response, **kwargs) -> None:
+        """botocore hook: a call's answer is parsed; add its time and size."""
+        self.ms += (time.perf_counter() - self._started) * 1000
+        self.bytes += len(http_response.content)
+
+    def install(self) -> None:
+        """Listen to the sandbox's log and to the portal's EC2 client of each region."""
+        from vpn import aws
+
+        log = logging.getLogger("sandbox")
+        log.addHandler(self)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        for region in REGIONS:
+            events = aws.ec2(region).meta.events
+            events.register("before-call.ec2.DescribeVpnConnections", self.calling)
+            events.register("after-call.ec2.DescribeVpnConnections", self.received)
+
+    def snapshot(self) -> tuple[float, float, int]:
+        """The running totals."""
+        return self.ms, self.served_ms, self.bytes
+
+
+def refresh(control: Control, meter: AwsMeter, label: str, *, quiet: bool = False) -> dict:
+    """Run one status refresh, measured; print a few lines about it unless `quiet`."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from vpn.services.status import status_refresh
+
+    # Django keeps the last 9,000 queries only, and CaptureQueriesContext counts by
+    # index into that log: once it is full, every capture comes out empty. Unbounded
+    # and emptied for each refresh, it counts them all.
+    connection.queries_log = deque()
+    calls_before = control.describe_calls()
+    aws_before = meter.snapshot()
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        run = status_refresh(trigger="command")
+        elapsed_ms = (time.perf_counter() - started) * 1000
+    aws_ms, served_ms, received = (
+        after - before for after, before in zip(meter.snapshot(), aws_before, strict=True)
+    )
+    kinds = Counter(query["sql"].split(None, 1)[0].upper() for query in queries.captured_queries)
+    figures = {
+        "calls": control.describe_calls() - calls_before,
+        "queries": len(queries.captured_queries),
+        "kinds": kinds,
+        "ms": elapsed_ms,
+        "aws_ms": aws_ms,
+        "served_ms": served_ms,
+        "portal_ms": elapsed_ms - aws_ms,
+        "bytes": received,
+        "run": run,
+    }
+    if not quiet:
+        print(f"{label}:")
+        for line in describe(figures):
+            print(f"  {line}")
+        print(f"  {outcome(run)}")
+    return figures
+
+
+def describe(figures: dict) -> list[str]:
+    """AWS calls, SQL queries by kind and wall time of one measured refresh, as lines."""
+    return [
+        f"AWS: {figures['calls']} DescribeVpnConnections call(s) for {len(REGIONS)} regions, "
+        f"{figures['bytes'] / 1e6:.1f} MB of answers",
+        f"SQL: {figures['queries']} queries ({kinds_text(figures['kinds'])})",
+        f"wall time {figures['ms']:.0f} ms = {figures['aws_ms']:.0f} ms in the describe calls "
+        f"(the sandbox serving them: {figures['served_ms']:.0f} ms) + "
+        f"{figures['portal_ms']:.0f} ms of the portal's own work (database, matching, alerts)",
+    ]
+
+
+def kinds_text(kinds: Counter) -> str:
+    """Statement counts by kind ("5 SELECT, 4 BEGIN..."), as text."""
+    return ", ".join(f"{count} {kind}" for kind, count in kinds.most_common()) or "none"
+
+
+def outcome(run) -> str:
+    """What the refresh recorded about itself, as text."""
+    return (
+        f"recorded: {run.requests_seen} requests seen, {run.tunnels_changed} tunnel "
+        f"changes, {run.requests_moved} stage moves, {run.alerts_sent} alert email(s), "
+        f"errors: {run.errors or 'none'}"
+    )
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident set size in MB (Linux gives KB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def main() -> None:
+    """Set up 1,000 requests awaiting their customer, then measure the three scenarios."""
+    from sandbox.server import SandboxServer
+
+    # One summary line per refresh at INFO; the figures below say the same.
+    logging.getLogger("vpn.services.status").setLevel(logging.WARNING)
+
+    sandbox = SandboxServer(port=0, state_delay=0.0)
+    sandbox.start()
+    control = Control(sandbox.url)
+    try:
+        with django_test_database():
+            from django.conf import settings
+            from django.core import mail
+            from django.db import connection
+
+            from vpn.choices import Stage
+            from vpn.models import VpnRequest
+
+            settings.AWS_ENDPOINT_URL = sandbox.url
+            settings.AWS_ACCESS_KEY_ID = settings.AWS_SECRET_ACCESS_KEY = "bench"
+            settings.TUNNEL_ALERT_HOLD_OFF_SECONDS = 0
+            settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+            mail.outbox = []
+            meter = AwsMeter()
+            meter.install()
+
+            print(
+                f"Database: {connection.vendor}; sandbox in process, state delay 0 s; "
+                f"{REQUESTS} requests with 2 tunnels each across {', '.join(REGIONS)}"
+            )
+            print()
+            print("Set-up (not part of the figures):")
+            started = time.perf_counter()
+            requests = seed_database()
+            seeded = time.perf_counter()
+            connections = create_connections(requests)
+            created = time.perf_counter()
+            addresses = record_tunnels(connections)
+            recorded = time.perf_counter()
+            for connection_id, outside_ip in addresses:
+                control.tunnel_status(connection_id, outside_ip, "UP")
+            up = time.perf_counter()
+            print(f"  customers and requests, bulk-created: {seeded - started:.1f} s")
+            print(
+                f"  {len(connections)} customer gateways + {len(connections)} VPN connections "
+                f"through boto3 (1 VPN gateway per region): {created - seeded:.1f} s"
+            )
+            print(
+                f"  {len(addresses)} tunnels read back (1 describe per region) and "
+                f"bulk-created: {recorded - created:.1f} s"
+            )
+            print(
+                f"  {len(addresses)} tunnels set UP through the control API: {up - recorded:.1f} s"
+            )
+            print()
+
+            first = refresh(control, meter, "(a) first refresh: every tunnel UNKNOWN -> UP")
+            live = VpnRequest.objects.filter(stage=Stage.LIVE).count()
+            print(f"  requests now live: {live} of {REQUESTS}")
+            print()
+
+            steady = [refresh(control, meter, "", quiet=True) for _ in range(STEADY_REPEAT)]
+            print(f"(b) steady state, nothing changed ({STEADY_REPEAT} refreshes):")
+            print(
+                f"  AWS: DescribeVpnConnections calls per refresh: "
+                f"{'/'.join(str(n) for n in sorted({f['calls'] for f in steady}))}, "
+                f"{statistics.median(f['bytes'] for f in steady) / 1e6:.1f} MB of answers"
+            )
+            print(
+                f"  SQL: queries per refresh: "
+                f"{'/'.join(str(n) for n in sorted({f['queries'] for f in steady}))} "
+                f"({kinds_text(steady[-1]['kinds'])})"
+            )
+            print(f"  wall time: {summary([f['ms'] for f in steady])}")
+            print(f"    in the describe calls: {summary([f['aws_ms'] for f in steady])}")
+            print(f"      the sandbox serving them: {summary([f['served_ms'] for f in steady])}")
+            print(f"    the portal's own work: {summary([f['portal_ms'] for f in steady])}")
+            print(
+                "    each refresh (wall / portal's work): "
+                + ", ".join(f"{f['ms']:.0f}/{f['portal_ms']:.0f} ms" for f in steady)
+            )
+            changed = sum(f["run"].tunnels_changed for f in steady)
+            print(f"  tunnel changes recorded over the {STEADY_REPEAT} refreshes: {changed}")
+            print()
+
+            losing = list(connections.values())[::DOWN_SHARE]
+            first_tunnel = dict(addresses[::2])  # connection id -> its tunnel 1 address
+            for connection_id in losing:
+                control.tunnel_status(
+                    connection_id, first_tunnel[connection_id], "DOWN", "IKE negotiation failed"
+                )
+            outbox_before = len(mail.outbox)
+            outage = refresh(
+                control,
+                meter,
+                f"(c) {len(losing)} requests ({100 // DOWN_SHARE} %) lose tunnel 1",
+            )
+            emails = len(mail.outbox) - outbox_before
+            degraded = VpnRequest.objects.filter(stage=Stage.DEGRADED).count()
+            print(
+                f"  emails in the outbox: {emails} (the engineer and the customer's contact, "
+                f"per tunnel); requests now degraded: {degraded}"
+            )
+            print()
+            for label, figures in (("(a)", first), ("(c)", outage)):
+                changes = max(figures["run"].tunnels_changed, 1)
+                print(
+                    f"{label} per tunnel change: {figures['queries'] / changes:.1f} SQL queries, "
+                    f"{figures['portal_ms'] / changes:.2f} ms of the portal's work"
+                )
+            print(f"Peak RSS of the process (the sandbox included): {peak_rss_mb():.0f} MB")
+    finally:
+        control.close()
+        sandbox.stop()
+
+
+if __name__ == "__main__":
+    main()
