@@ -259,3 +259,29 @@ def test_uptime_at_a_past_moment_uses_the_history_after_it():
     assert then.uptime["24h"] == 0.0
     assert today.uptime["24h"] == pytest.approx(100.0)
     assert today.uptime["7d"] == pytest.approx(100 / 3, abs=0.01)
+
+
+def test_chart_draws_the_current_status_last_even_when_short():
+    """A tunnel up for seconds after a short down: its bar ends green, the brief outage
+    stays visible (widened) but never hides the current status at the right edge."""
+    from vpn.selectors import status_chart, tunnel_reports
+
+    now = timezone.now()
+    request = _request_with(("UP",), tunnel_count=1)
+    tunnel = request.tunnels.get()
+    tunnel.created_at = now - timedelta(seconds=20)
+    tunnel.save()
+    TunnelStatusChange.objects.create(
+        tunnel=tunnel,
+        old_status="UNKNOWN",
+        new_status="DOWN",
+        changed_at=now - timedelta(seconds=15),
+    )
+    TunnelStatusChange.objects.create(
+        tunnel=tunnel, old_status="DOWN", new_status="UP", changed_at=now - timedelta(seconds=5)
+    )
+    chart = status_chart(reports=tunnel_reports(tunnels=[tunnel], now=now), window="7d", now=now)
+    ((_, bars),) = chart.rows
+    assert [bar.span.status for bar in bars] == ["UNKNOWN", "DOWN", "UP"]
+    assert all(bar.width >= 3 and bar.x + bar.width <= 1000 for bar in bars)
+    assert bars[-1].x + bars[-1].width == pytest.approx(1000)

@@ -481,8 +481,11 @@ def status_chart(
             x = position(span.start)
             width = max(position(span.end) - x, CHART_MIN_BAR)
             bars.append(ChartBar(span=span, x=min(x, 1000 - width), width=width))
-        # Up first: a short outage widened to the narrowest bar is drawn on top, not under.
+        # Up first, then the rest: a short outage widened to the narrowest bar is drawn on
+        # top, not under; the current status last of all, so the right edge shows it.
+        current = bars.pop() if bars else None
         bars.sort(key=lambda bar: bar.span.status != TunnelStatus.UP)
+        bars += [current] if current else []
         rows.append((report.tunnel, bars))
     parts = CHART_AXIS_PARTS[window]
     ticks = [

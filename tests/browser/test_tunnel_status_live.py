@@ -1,5 +1,5 @@
-"""Tunnel status live: with the pages open, a tunnel set DOWN in the sandbox shows as DOWN
-within one refresh interval, without a reload.
+"""Tunnel status live: with the request page, the dashboard and the customer's link open, a
+tunnel set DOWN in the sandbox shows as DOWN within one refresh interval, without a reload.
 
 The refresh runs as in production: RQ's cron scheduler loaded from `vpn.cron` enqueues
 the job every `STATUS_REFRESH_SECONDS`, and a real RQ worker runs it against the sandbox.
@@ -34,10 +34,14 @@ def test_a_tunnel_going_down_shows_on_the_open_pages_within_one_refresh(
 
     login(se)
     page.goto(f"{live_server.url}/requests/{request.pk}/")
-    customer_page = browser.new_page()
+    dashboard = page.context.new_page()  # the same engineer, in another tab
+    dashboard.goto(f"{live_server.url}/")
+    customer_page = browser.new_page()  # the customer: no login, just the link
     customer_page.goto(live_server.url + urlsplit(customer_url).path)
     for open_page in (page, customer_page):
         assert _tunnel_status(open_page, 1) == "Up"
+    assert _marks(dashboard, request) == ["green", "green"]
+    for open_page in (page, customer_page, dashboard):
         open_page.evaluate("window.loadedOnce = true")  # gone if the page reloads
 
     scheduler = DjangoCronScheduler()
@@ -51,7 +55,11 @@ def test_a_tunnel_going_down_shows_on_the_open_pages_within_one_refresh(
     shown_after = None
     while time.monotonic() - flipped_at < 3 * REFRESH_SECONDS:
         _tick(scheduler, run_jobs)
-        if _tunnel_status(page, 1) == "Down" and _tunnel_status(customer_page, 1) == "Down":
+        if (
+            _tunnel_status(page, 1) == "Down"
+            and _tunnel_status(customer_page, 1) == "Down"
+            and _marks(dashboard, request) == ["red", "green"]
+        ):
             shown_after = time.monotonic() - flipped_at
             break
         page.wait_for_timeout(200)  # lets the pages poll meanwhile
@@ -59,8 +67,9 @@ def test_a_tunnel_going_down_shows_on_the_open_pages_within_one_refresh(
     assert shown_after is not None, "the pages never showed the tunnel down"
     # One refresh interval, plus one poll of the page and a little for the browser.
     assert shown_after <= REFRESH_SECONDS + POLL_SECONDS + 1.5, shown_after
-    for open_page in (page, customer_page):
+    for open_page in (page, customer_page, dashboard):
         assert open_page.evaluate("window.loadedOnce") is True
+    for open_page in (page, customer_page):
         assert (
             "IPSEC IS DOWN" in open_page.locator('#live-tunnels tr[data-tunnel="1"]').inner_text()
         )
@@ -73,6 +82,8 @@ def test_a_tunnel_going_down_shows_on_the_open_pages_within_one_refresh(
         path=str(SCREENSHOTS / "tunnel-down-live-customer.png"), full_page=True
     )
     customer_page.close()
+    dashboard.screenshot(path=str(SCREENSHOTS / "tunnel-down-live-dashboard.png"), full_page=True)
+    dashboard.close()
 
 
 def _tick(scheduler, run_jobs) -> None:
@@ -83,3 +94,10 @@ def _tick(scheduler, run_jobs) -> None:
 
 def _tunnel_status(page, position: int) -> str:
     return page.locator(f'#live-tunnels tr[data-tunnel="{position}"] .tunnel-status').inner_text()
+
+
+def _marks(page, request) -> list[str]:
+    """The colours of a request's tunnel marks on the dashboard."""
+    row = page.locator("#request-table tr", has=page.locator(f'a:text-is("{request.reference}")'))
+    classes = row.locator(".mark").evaluate_all("marks => marks.map(m => m.className)")
+    return [next(c for c in ("green", "red", "grey") if c in names) for names in classes]
