@@ -12,6 +12,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 export PORT="${PORT:-8000}"
 export SANDBOX_PORT="${SANDBOX_PORT:-5055}"
+# Links in emails point at this server unless told otherwise.
+export PORTAL_BASE_URL="${PORTAL_BASE_URL:-http://127.0.0.1:$PORT}"
 export LOCAL_REDIS_PORT="${LOCAL_REDIS_PORT:-6390}"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:$SANDBOX_PORT}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-sandbox}"
