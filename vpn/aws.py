@@ -438,6 +438,20 @@ def vpn_connections_describe(
     return [_vpn_connection(item) for item in raw.get("VpnConnections", [])]
 
 
+def vpn_tunnel_psk_set(
+    region: str, *, vpn_connection_id: str, outside_ip: str, psk: str
+) -> VpnConnectionInfo:
+    """Give one tunnel a new pre-shared key (AWS re-establishes that tunnel with it)."""
+    raw = _call(
+        region,
+        "ModifyVpnTunnelOptions",
+        VpnConnectionId=vpn_connection_id,
+        VpnTunnelOutsideIpAddress=outside_ip,
+        TunnelOptions={"PreSharedKey": psk},
+    )["VpnConnection"]
+    return _vpn_connection(raw)
+
+
 def vpn_connection_route_create(region: str, *, vpn_connection_id: str, cidr: str) -> None:
     """Add a static route to the VPN connection."""
     _call(
