@@ -47,6 +47,13 @@ def transition_notify(transition_id: int) -> None:
     notify(transition_id=transition_id)
 
 
+def customer_confirmed_notify(request_id: int) -> None:
+    """Tell the owning engineer that the customer has configured their side."""
+    from vpn.services.notifications import customer_confirmed_notify as notify
+
+    notify(request_id=request_id)
+
+
 def request_provision(request_id: int) -> None:
     """Run the request's current setup step; look again later while AWS is busy."""
     from vpn.services.provisioning import WAITING, provision_advance

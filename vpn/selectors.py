@@ -285,6 +285,14 @@ def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
                     detail_is_id=True,
                 )
             )
+    if request.customer_confirmed_at:
+        events.append(
+            TimelineEvent(
+                at=request.customer_confirmed_at,
+                title="Customer confirmed their side is configured",
+                detail="customer",
+            )
+        )
     changes = (
         TunnelStatusChange.objects.filter(tunnel__request=request)
         .select_related("tunnel")

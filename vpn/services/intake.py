@@ -25,7 +25,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from vpn.choices import Stage
+from vpn import jobs
+from vpn.choices import OPERATIONAL_STAGES, Stage
 from vpn.models import Customer, IntakeLink, StageTransition, VpnRequest
 from vpn.services.notifications import email_send
 from vpn.services.stages import StageMoveError, request_move
@@ -314,6 +315,24 @@ def request_send_back(
     return transition, NewLink(
         link=new_link.link, token=new_link.token, url=new_link.url, emailed=emailed
     )
+
+
+def request_customer_confirm(*, request_id: int) -> VpnRequest:
+    """Record that the customer's network team has configured their side (once), and
+    tell the owning engineer after the commit. Raises `IntakeClosed` before the VPN
+    exists or once it is closed."""
+    with transaction.atomic():
+        request = VpnRequest.objects.select_for_update().get(pk=request_id)
+        if request.stage not in OPERATIONAL_STAGES:
+            raise IntakeClosed(
+                f"{request.reference} is “{request.get_stage_display()}”: there is nothing "
+                "to confirm now."
+            )
+        if request.customer_confirmed_at is None:
+            request.customer_confirmed_at = timezone.now()
+            request.save(update_fields=["customer_confirmed_at", "updated_at"])
+            jobs.enqueue_on_commit(jobs.customer_confirmed_notify, request.pk)
+    return request
 
 
 def _locked(request_id: int, stages: tuple[str, ...]) -> VpnRequest:

@@ -5,7 +5,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
 from vpn.choices import Stage
-from vpn.models import StageTransition
+from vpn.models import StageTransition, VpnRequest
 
 
 def email_send(*, template: str, context: dict, to: list[str]) -> int:
@@ -30,6 +30,22 @@ def transition_notify(*, transition_id: int) -> int:
         context={
             "request": request,
             "transition": transition,
+            "url": settings.PORTAL_BASE_URL.rstrip("/") + request.get_absolute_url(),
+        },
+        to=[request.owner.email],
+    )
+
+
+def customer_confirmed_notify(*, request_id: int) -> int:
+    """Tell the owning engineer that the customer says their side is configured."""
+    request = VpnRequest.objects.select_related("customer", "owner").get(pk=request_id)
+    if request.owner is None:
+        return 0
+    return email_send(
+        template="customer_confirmed",
+        context={
+            "request": request,
+            "tunnels": request.tunnels.order_by("position"),
             "url": settings.PORTAL_BASE_URL.rstrip("/") + request.get_absolute_url(),
         },
         to=[request.owner.email],

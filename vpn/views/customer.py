@@ -1,7 +1,8 @@
 """The customer's pages, reached through an intake link without an account.
 
 One URL per link: while the request waits for the customer's answers it shows the
-intake form (save a draft, or submit); afterwards it shows the request's progress.
+intake form (save a draft, or submit); afterwards it shows the request's progress, and
+once the VPN is built the customer confirms there that their side is configured.
 Every hit is rate limited per client IP and per link before the token is looked up.
 An unknown or malformed token is a 404 and an expired or revoked one a 410, with pages
 that say nothing about any request.
@@ -86,9 +87,28 @@ def intake_page(request: HttpRequest, token: str) -> HttpResponse:
     if vpn_request.stage in intake.CUSTOMER_EDITABLE_STAGES:
         return _private(_intake_form(request, token, vpn_request))
     if request.method == "POST":
-        messages.info(request, "Your answers were already submitted; they can no longer change.")
+        if request.POST.get("action") == "confirm":
+            _confirm(request, vpn_request)
+        else:
+            messages.info(
+                request, "Your answers were already submitted; they can no longer change."
+            )
         return redirect(reverse("vpn:intake", args=[token]))
     return _private(_intake_status(request, vpn_request, link, token))
+
+
+def _confirm(request: HttpRequest, vpn_request: VpnRequest) -> None:
+    """The customer says their side is configured: record it and thank them."""
+    try:
+        intake.request_customer_confirm(request_id=vpn_request.pk)
+    except intake.IntakeClosed:
+        messages.info(request, "There is nothing to confirm at this stage.")
+        return
+    messages.success(
+        request,
+        "Thank you: your engineer has been told. The tunnels come up as soon as AWS reaches "
+        "your device; this page shows them.",
+    )
 
 
 def _intake_form(request: HttpRequest, token: str, vpn_request: VpnRequest) -> HttpResponse:
