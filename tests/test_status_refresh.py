@@ -396,3 +396,33 @@ def test_old_runs_are_pruned(settings):
 def test_stage_for(stage, tunnel_count, tunnels, expected):
     statuses = dict(enumerate(tunnels, start=1))
     assert stage_for(stage=stage, tunnel_count=tunnel_count, statuses=statuses) == expected
+
+
+def test_a_stage_out_of_step_with_its_tunnels_is_put_right_without_a_change(aws_sandbox):
+    """Tunnels already stored as up while the request was left waiting (a move that failed
+    after the tunnels were written): the next refresh moves it, though nothing changed."""
+    request = bring_live(aws_sandbox, live_vpn(aws_sandbox))
+    VpnRequest.objects.filter(pk=request.pk).update(stage=Stage.DEGRADED)
+
+    run = status_refresh()
+
+    assert run.tunnels_changed == 0 and run.requests_moved == 1
+    request.refresh_from_db()
+    assert request.stage == Stage.LIVE
+
+
+def test_history_never_goes_backwards(aws_sandbox):
+    """AWS's times are whole seconds and some changes are dated by the portal: a change
+    AWS dates before the tunnel's previous one is dated with it, so the history (and the
+    uptime, chart and alerts read from it) keeps the order things happened in."""
+    request = bring_live(aws_sandbox, live_vpn(aws_sandbox))
+    previous = TunnelStatusChange.objects.filter(tunnel__request=request, tunnel__position=1)
+    latest = previous.latest("changed_at", "pk")
+    later = timezone.now() + timedelta(seconds=30)  # as if dated by the portal, later on
+    TunnelStatusChange.objects.filter(pk=latest.pk).update(changed_at=later)
+
+    flip(aws_sandbox, request, 1, "DOWN")
+    status_refresh()
+
+    assert history(request, 1) == [(UNKNOWN, DOWN), (DOWN, UP), (UP, DOWN)]
+    assert previous.latest("changed_at", "pk").changed_at == later

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from vpn import aws
@@ -74,8 +75,9 @@ def status_refresh(
         try:
             by_id = {connection.id: connection for connection in connections}
             changed = _tunnels_apply(watched, by_id)
-            if changed:
-                run.requests_moved += _stages_recompute(watched)
+            # Every time, not only after a change: a move that failed or raced before is
+            # made now, so a request's stage never stays out of step with its tunnels.
+            run.requests_moved += _stages_recompute(watched)
         except Exception as exc:
             # A bug or a database error must not cost the other regions their refresh,
             # nor the record of this run (the pages would go stale without a word).
@@ -124,7 +126,11 @@ def _watched(regions: list[str] | None) -> dict[str, list[_Watched]]:
 def _observed(
     tunnel: Tunnel, connection: aws.VpnConnectionInfo | None, connection_id: str
 ) -> dict | None:
-    """The tunnel's fields as AWS reports them now; None to leave the tunnel as it is."""
+    """The tunnel's fields as AWS reports them now; None to leave the tunnel as it is.
+
+    `last_status_change` is AWS's own time (whole seconds); when AWS reports nothing for
+    the tunnel it stays as stored, and a change of status is then dated now.
+    """
     if connection is None or connection.state in ("deleting", "deleted"):
         state = "no longer exists" if connection is None else f"is {connection.state}"
         return _lost(tunnel, TunnelStatus.DOWN, f"VPN connection {connection_id} {state} in AWS.")
@@ -149,8 +155,8 @@ def _observed(
 def _lost(tunnel: Tunnel, status: str, message: str) -> dict:
     """What to store for a tunnel AWS no longer reports: no telemetry to go by.
 
-    The last change stays AWS's own (the history row is dated now): a time of the
-    portal's here would make AWS's next, older-looking answer seem stale.
+    The last change stays AWS's own: a time of the portal's here would make AWS's next,
+    older-looking answer seem stale.
     """
     return {
         "status": status,
@@ -183,13 +189,16 @@ def _tunnels_apply(watched: list[_Watched], connections: dict[str, aws.VpnConnec
             ):
                 continue
             if observed["status"] != tunnel.status:
+                reported = observed["last_status_change"]
+                if reported == tunnel.last_status_change:
+                    reported = None  # AWS gave no time of its own for this change
                 history.append(
                     TunnelStatusChange(
                         tunnel=tunnel,
                         old_status=tunnel.status,
                         new_status=observed["status"],
                         message=observed["status_message"],
-                        changed_at=_change_time(tunnel, observed["last_status_change"], now),
+                        changed_at=reported if reported and reported <= now else now,
                     )
                 )
             for name, value in observed.items():
@@ -198,17 +207,30 @@ def _tunnels_apply(watched: list[_Watched], connections: dict[str, aws.VpnConnec
             changed.append(tunnel)
         if changed:
             Tunnel.objects.bulk_update(changed, [*_STATUS_FIELDS, "updated_at"], batch_size=500)
+            _history_in_order(history)
             TunnelStatusChange.objects.bulk_create(history, batch_size=500)
     return len(changed)
 
 
-def _change_time(tunnel: Tunnel, reported: datetime | None, now: datetime) -> datetime:
-    """When a status change happened: AWS's time for it when plausible, else now."""
-    if reported is None or reported > now:
-        return now
-    if tunnel.last_status_change is not None and reported <= tunnel.last_status_change:
-        return now
-    return reported
+def _history_in_order(history: list[TunnelStatusChange]) -> None:
+    """Never date a change before the tunnel's previous one.
+
+    AWS's times are whole seconds, and a change AWS gave no time for is dated now: two
+    changes within a second could otherwise come out of order, and the history (uptime,
+    chart, alerts) would replay them backwards.
+    """
+    if not history:
+        return
+    latest = dict(
+        TunnelStatusChange.objects.filter(tunnel_id__in=[change.tunnel_id for change in history])
+        .values("tunnel_id")
+        .annotate(latest=Max("changed_at"))
+        .values_list("tunnel_id", "latest")
+    )
+    for change in history:
+        previous = latest.get(change.tunnel_id)
+        if previous is not None and change.changed_at < previous:
+            change.changed_at = previous
 
 
 def stage_for(*, stage: str, tunnel_count: int, statuses: dict[int, str]) -> str:
