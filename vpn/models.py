@@ -295,11 +295,19 @@ class StatusRefresh(models.Model):
 
 
 class AwsResource(models.Model):
-    """An AWS resource created for a request, recorded the moment it exists."""
+    """An AWS resource created for a request, recorded the moment it exists.
+
+    Every resource belongs to one request, except a customer gateway: two VPNs from the
+    same customer device share it (AWS answers a second CreateCustomerGateway for the
+    same address and ASN with the first gateway). Decommissioning one of them then only
+    releases it (state "released"); the last one deletes it.
+    """
+
+    RELEASED = "released"
 
     request = models.ForeignKey(VpnRequest, on_delete=models.PROTECT, related_name="resources")
     role = models.CharField(max_length=32, choices=AwsResourceRole.choices)
-    resource_id = models.CharField("AWS ID", max_length=64, unique=True)
+    resource_id = models.CharField("AWS ID", max_length=64, db_index=True)
     region = models.CharField(max_length=32)
     state = models.CharField(max_length=32, blank=True)
     details = models.JSONField(default=dict, blank=True)
@@ -312,6 +320,9 @@ class AwsResource(models.Model):
         verbose_name = "AWS resource"
         constraints = [
             models.UniqueConstraint(fields=["request", "role"], name="awsresource_one_per_role"),
+            models.UniqueConstraint(
+                fields=["request", "resource_id"], name="awsresource_id_once_per_request"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -33,6 +33,7 @@ from vpn.choices import (
     TunnelStatus,
 )
 from vpn.models import (
+    AwsResource,
     IntakeLink,
     StageTransition,
     StatusRefresh,
@@ -277,12 +278,15 @@ def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
             )
         )
         if resource.deleted_at:
+            released = resource.state == AwsResource.RELEASED
             events.append(
                 TimelineEvent(
                     at=resource.deleted_at,
-                    title=f"{resource.get_role_display()} deleted",
+                    title=f"{resource.get_role_display()} "
+                    + ("released" if released else "deleted"),
                     detail=resource.resource_id,
                     detail_is_id=True,
+                    note="Another VPN from the same device still uses it." if released else "",
                 )
             )
     if request.customer_confirmed_at:

@@ -393,13 +393,18 @@ def decommission_advance(*, request_id: int) -> str:
 def _teardown(request: VpnRequest, role: str) -> bool:
     """Delete every resource of `role`; True while AWS is still deleting one."""
     region, kind = request.region, ROLE_KIND[role]
-    ids = {r.resource_id for r in request.resources.filter(role=role, deleted_at__isnull=True)}
+    mine = list(request.resources.filter(role=role))
+    ids = {r.resource_id for r in mine if r.deleted_at is None}
+    # A shared gateway this request let go of may still carry its tags: not to delete.
+    released = {r.resource_id for r in mine if r.state == AwsResource.RELEASED}
     while (
         found := aws.find(region, kind, request_id=request.pk, role=role)
-    ) and found.id not in ids:
+    ) and found.id not in ids | released:
         ids.add(found.id)
     still_deleting = False
     for resource_id in sorted(ids):
+        if role == AwsResourceRole.CUSTOMER_GATEWAY and _release_if_shared(request, resource_id):
+            continue
         current = aws.describe(region, kind, resource_id)
         if current is not None and current.state not in ("deleted", "deleting"):
             if _detach(request, role, current):
@@ -410,10 +415,33 @@ def _teardown(request: VpnRequest, role: str) -> bool:
         if current is not None and current.state == "deleting":
             still_deleting = True
             continue
-        AwsResource.objects.filter(resource_id=resource_id).update(
+        AwsResource.objects.filter(request=request, resource_id=resource_id).update(
             state="deleted", deleted_at=timezone.now()
         )
     return still_deleting
+
+
+def _release_if_shared(request: VpnRequest, resource_id: str) -> bool:
+    """Let go of a customer gateway another request still uses; True if it was let go.
+
+    The holders' rows are locked while one decides, so of two requests decommissioned
+    at once exactly one is the last holder, and deletes the gateway (after the lock).
+    """
+    with transaction.atomic():
+        holders = list(
+            AwsResource.objects.select_for_update().filter(
+                resource_id=resource_id, deleted_at__isnull=True
+            )
+        )
+        if all(holder.request_id == request.pk for holder in holders):
+            return False
+        AwsResource.objects.filter(request=request, resource_id=resource_id).update(
+            state=AwsResource.RELEASED, deleted_at=timezone.now()
+        )
+    logger.info(
+        "%s: customer gateway %s left to the other VPNs using it", request.reference, resource_id
+    )
+    return True
 
 
 def _detach(request: VpnRequest, role: str, current: aws.Resource) -> None:
