@@ -1,20 +1,23 @@
 """What a new version says changed, computed from the stored (redacted) parameters of
 the previous version and the current values; tunnels are matched by outside IP."""
 
+import ipaddress
+
 import pytest
+from django.utils.crypto import salted_hmac
 
 from tests.config_pack_support import NAT_PUBLIC_IP, connection_request
 from vpn.choices import AwsResourceRole, Routing
 from vpn.models import AwsResource
-from vpn.pack_contents import pack_parameters, parameters_changes, parameters_for_storage
+from vpn.packs.contract import PackParameters
 
 
 def _stored(vpn_request) -> dict:
-    return parameters_for_storage(pack_parameters(vpn_request=vpn_request))
+    return PackParameters.from_request(vpn_request).for_storage()
 
 
 def _changes(previous: dict, vpn_request) -> list[str]:
-    return parameters_changes(previous=previous, current=pack_parameters(vpn_request=vpn_request))
+    return PackParameters.from_request(vpn_request).changes_since(previous)
 
 
 @pytest.mark.django_db
@@ -79,3 +82,94 @@ def test_storage_form_keeps_no_key():
     psks = {tunnel.psk for tunnel in vpn_request.tunnels.all()}
     assert not psks & {str(value) for tunnel in stored["tunnels"] for value in tunnel.values()}
     assert all(len(tunnel["psk_fingerprint"]) == 64 for tunnel in stored["tunnels"])
+
+
+def _format_1_row(vpn_request) -> dict:
+    """A row as the first version of the pack code stored it, written out by hand."""
+    tunnels = []
+    for tunnel in vpn_request.tunnels.order_by("position"):
+        inside = ipaddress.IPv4Network(tunnel.inside_cidr)
+        tunnels.append(
+            {
+                "position": tunnel.position,
+                "used": tunnel.position <= vpn_request.tunnel_count,
+                "aws_outside_ip": tunnel.outside_ip,
+                "customer_outside_ip": vpn_request.customer_gateway_ip,
+                "inside_cidr": tunnel.inside_cidr,
+                "aws_inside_ip": str(inside.network_address + 1),
+                "customer_inside_ip": str(inside.network_address + 2),
+                "psk": "REDACTED",
+                "psk_fingerprint": salted_hmac(
+                    "vpn.pack_contents.psk_fingerprint", tunnel.psk, algorithm="sha256"
+                ).hexdigest(),
+            }
+        )
+    customer = vpn_request.customer
+    return {
+        "format": 1,
+        "reference": vpn_request.reference,
+        "customer": {
+            "name": customer.name,
+            "org_id": customer.org_id,
+            "contact_name": customer.contact_name,
+            "contact_email": customer.contact_email,
+        },
+        "region": {"code": "eu-west-2", "name": "Europe (London)"},
+        "vpn_connection_id": vpn_request.resources.get(
+            role=AwsResourceRole.VPN_CONNECTION
+        ).resource_id,
+        "customer_gateway_ip": vpn_request.customer_gateway_ip,
+        "ike_version": "ikev2",
+        "tunnel_count": 2,
+        "device_vendor": "strongswan",
+        "vpc_cidr": vpn_request.vpc_cidr,
+        "routing": {"type": "static", "customer_subnets": ["10.20.0.0/16", "192.168.50.0/24"]},
+        "nat_public_ip": None,
+        "ipsec": {
+            "name": "aes256-sha256-modp2048",
+            "phase1_encryption": "AES256",
+            "phase1_integrity": "SHA2-256",
+            "phase1_dh_group": 14,
+            "phase1_lifetime_seconds": 28800,
+            "phase2_encryption": "AES256",
+            "phase2_integrity": "SHA2-256",
+            "phase2_dh_group": 14,
+            "phase2_lifetime_seconds": 3600,
+            "rekey_margin_seconds": 540,
+            "rekey_fuzz_percentage": 100,
+            "replay_window_size": 1024,
+            "dpd_timeout_seconds": 30,
+            "dpd_timeout_action": "restart",
+            "startup_action": "start",
+        },
+        "mtu": 1446,
+        "tcp_mss": 1406,
+        "tunnels": tunnels,
+        "keepalive": {
+            "required": True,
+            "target": str(ipaddress.IPv4Network(vpn_request.vpc_cidr).network_address + 2),
+            "interval_seconds": 10,
+        },
+    }
+
+
+@pytest.mark.django_db
+def test_rows_stored_by_earlier_versions_still_compare():
+    vpn_request = connection_request(routing=Routing.STATIC)
+    row = _format_1_row(vpn_request)
+    # Today's stored form is that same row, and comparing with it finds nothing new.
+    assert _stored(vpn_request) == row
+    assert _changes(row, vpn_request) == ["No change in the parameters (re-issued)."]
+
+    tunnel = vpn_request.tunnels.get(position=1)
+    tunnel.psk = "Rotated_key_0001"
+    tunnel.save()
+    vpn_request.static_subnets = ["10.20.0.0/16"]
+    vpn_request.tunnel_count = 1
+    vpn_request.save()
+    assert _changes(row, vpn_request) == [
+        "Tunnels to configure: changed from 2 to 1",
+        "Static routes: removed 192.168.50.0/24",
+        f"Tunnel {tunnel.outside_ip}: pre-shared key changed",
+        f"Tunnel {vpn_request.tunnels.get(position=2).outside_ip}: no longer used",
+    ]

@@ -15,16 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from tests.config_pack_support import connection_request
 from tests.conftest import service_missing
 from vpn.choices import IkeVersion, Routing
-from vpn.pack_contents import (
-    PackParameterError,
-    device_configs,
-    pack_parameters,
-    parameters_redacted,
-)
+from vpn.packs.contract import PackParameterError, PackParameters, pack_copies
+from vpn.packs.devices import device_configs
 
 CHARONS = ("/usr/lib/ipsec/charon", "/usr/libexec/ipsec/charon", "/usr/sbin/charon-systemd")
 # What swanctl looks for next to swanctl.conf; created empty to keep its output clean.
@@ -151,10 +148,14 @@ def _load(charon: Charon, config: str, folder: Path) -> str:
 
 
 def _swanctl_conf(vpn_request, *, redacted: bool = False) -> str:
-    parameters = pack_parameters(vpn_request=vpn_request)
-    if redacted:
-        parameters = parameters_redacted(parameters)
-    configs = {config.filename: config.text for config in device_configs(parameters, version=1)}
+    full, redacted_copy = pack_copies(
+        PackParameters.from_request(vpn_request),
+        version=1,
+        issued_at=timezone.now(),
+        changes=["First version."],
+    )
+    copy = redacted_copy if redacted else full
+    configs = {config.filename: config.text for config in device_configs(copy)}
     return configs["swanctl.conf"]
 
 
@@ -229,4 +230,4 @@ def test_a_key_that_could_break_out_of_its_quotes_is_refused():
     tunnel.psk = 'abcdefgh"\n}\nsecrets {'
     tunnel.save()
     with pytest.raises(PackParameterError):
-        pack_parameters(vpn_request=vpn_request)
+        PackParameters.from_request(vpn_request)

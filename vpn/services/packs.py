@@ -10,7 +10,6 @@ default storage. Downloads are served from there and never rendered again.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
@@ -20,17 +19,19 @@ from django.utils import timezone
 
 from vpn import pdf
 from vpn.models import ConfigPack, PackDownload, PackVariant, Tunnel, VpnRequest
-from vpn.pack_contents import (
+from vpn.packs.contract import (
+    PackCopy,
     PackNotReady,
     PackParameterError,
+    PackParameters,
+    pack_copies,
+)
+from vpn.packs.document import (
+    DOCUMENT_TEMPLATE,
     document_context,
     files_zip,
     pack_files,
-    pack_parameters,
-    parameters_changes,
-    parameters_for_storage,
-    parameters_hash,
-    parameters_redacted,
+    zip_folder,
 )
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PACK_TEMPLATE = "vpn/pdf/config_pack.html"
 # Attempts when another process issues a version of the same request meanwhile.
 _RENDER_ATTEMPTS = 3
 
@@ -89,26 +89,20 @@ def config_pack_render(*, request_id: int, reason: str = "") -> ConfigPack | Non
     """
     for _ in range(_RENDER_ATTEMPTS):
         vpn_request = _request_for_pack(request_id)
-        parameters = pack_parameters(vpn_request=vpn_request)
-        digest = parameters_hash(parameters)
+        parameters = PackParameters.from_request(vpn_request)
+        digest = parameters.sha256()
         latest = config_pack_latest(request_id=request_id)
         if latest is not None and latest.parameters_hash == digest:
             return None
         version = latest.version + 1 if latest else 1
-        changes = parameters_changes(
-            previous=latest.parameters if latest else None, current=parameters
-        )
+        changes = parameters.changes_since(latest.parameters if latest else None)
         issued_at = timezone.now()
-        variants = {
-            redacted: _render_variant(
-                parameters_redacted(parameters) if redacted else parameters,
-                version=version,
-                issued_at=issued_at,
-                digest=digest,
-                changes=changes,
+        full, redacted = (
+            _render_variant(copy)
+            for copy in pack_copies(
+                parameters, version=version, issued_at=issued_at, changes=changes
             )
-            for redacted in (False, True)
-        }
+        )
         with transaction.atomic():
             VpnRequest.objects.select_for_update().only("pk").get(pk=request_id)
             current = config_pack_latest(request_id=request_id)
@@ -117,7 +111,7 @@ def config_pack_render(*, request_id: int, reason: str = "") -> ConfigPack | Non
             pack = ConfigPack(
                 request_id=request_id,
                 version=version,
-                parameters=parameters_for_storage(parameters),
+                parameters=parameters.for_storage(),
                 parameters_hash=digest,
                 changes=changes,
                 reason=reason[:200],
@@ -125,10 +119,10 @@ def config_pack_render(*, request_id: int, reason: str = "") -> ConfigPack | Non
             )
             pack.request = vpn_request
             for variant, content in (
-                (PackVariant.PDF, variants[False].pdf),
-                (PackVariant.ZIP, variants[False].zip),
-                (PackVariant.REDACTED_PDF, variants[True].pdf),
-                (PackVariant.REDACTED_ZIP, variants[True].zip),
+                (PackVariant.PDF, full.pdf),
+                (PackVariant.ZIP, full.zip),
+                (PackVariant.REDACTED_PDF, redacted.pdf),
+                (PackVariant.REDACTED_ZIP, redacted.zip),
             ):
                 pack.file_for(variant).save(
                     pack.download_name(variant), ContentFile(content), save=False
@@ -147,40 +141,24 @@ def config_pack_render(*, request_id: int, reason: str = "") -> ConfigPack | Non
     )
 
 
-def _render_variant(
-    parameters: dict, *, version: int, issued_at: datetime, digest: str, changes: list[str]
-) -> RenderedVariant:
-    """The PDF (device configurations and parameters attached) and the zip of one variant."""
-    configs, files = pack_files(
-        parameters, version=version, issued_at=issued_at, parameters_sha256=digest
-    )
-    context = document_context(
-        parameters=parameters,
-        version=version,
-        issued_at=issued_at,
-        parameters_sha256=digest,
-        changes=changes,
-        configs=configs,
-        files=files,
-    )
+def _render_variant(copy: PackCopy) -> RenderedVariant:
+    """The PDF (device configurations and parameters attached) and the zip of one copy."""
+    configs, files = pack_files(copy)
     rendered = pdf.template_to_pdf(
-        template_name=PACK_TEMPLATE,
-        context=context,
+        template_name=DOCUMENT_TEMPLATE,
+        context=document_context(copy, configs=configs, files=files),
         attachments=tuple(
             pdf.PdfAttachment(name=file.name, content=file.content, description=file.description)
             for file in files
         ),
-        created=issued_at,
+        created=copy.issued_at,
     )
     if rendered.refused:
         # The templates refer to static files only; anything else is a bug to fix.
         logger.warning("The config pack refers to non-static URLs: %s", rendered.refused)
-    folder = f"{parameters['reference']}-config-pack-v{version}"
-    if context["redacted"]:
-        folder += "-redacted"
     return RenderedVariant(
         pdf=rendered.content,
-        zip=files_zip(files, folder=folder, issued_at=issued_at),
+        zip=files_zip(files, folder=zip_folder(copy), issued_at=copy.issued_at),
         fetched=tuple(rendered.fetched),
         refused=tuple(rendered.refused),
     )
@@ -189,17 +167,15 @@ def _render_variant(
 def config_pack_preview(*, request_id: int, redacted: bool = False) -> RenderedVariant:
     """Render the pack as the next version would be, without storing anything."""
     vpn_request = _request_for_pack(request_id)
-    parameters = pack_parameters(vpn_request=vpn_request)
+    parameters = PackParameters.from_request(vpn_request)
     latest = config_pack_latest(request_id=request_id)
-    return _render_variant(
-        parameters_redacted(parameters) if redacted else parameters,
+    full, redacted_copy = pack_copies(
+        parameters,
         version=latest.version + 1 if latest else 1,
         issued_at=timezone.now(),
-        digest=parameters_hash(parameters),
-        changes=parameters_changes(
-            previous=latest.parameters if latest else None, current=parameters
-        ),
+        changes=parameters.changes_since(latest.parameters if latest else None),
     )
+    return _render_variant(redacted_copy if redacted else full)
 
 
 def config_pack_download_record(

@@ -8,7 +8,7 @@ down until their device has the new key: agree a time with them first.
 from django.core.management.base import BaseCommand, CommandError
 
 from vpn import aws
-from vpn.pack_contents import PackNotReady, PackParameterError
+from vpn.services.packs import PackNotReady, PackParameterError
 from vpn.services.psk import PskRotateError, psk_rotate
 
 

@@ -1,4 +1,3 @@
-{% autoescape off %}
 #!/bin/sh
 # {{ reference }} - config pack v{{ version }} - tunnel keep-alive
 #
@@ -7,7 +6,7 @@
 # {{ keepalive.interval_seconds }} seconds into the platform VPC ({{ vpc_cidr }}) so that traffic always flows.
 # Replies are not needed: the packets crossing the tunnel are what keeps it up.
 #
-# Run it on a host in one of your subnets routed through the VPN{% if customer_subnets %} ({{ customer_subnets|join:", " }}){% endif %},
+# Run it on a host in one of your subnets routed through the VPN{% if customer_subnets %} ({{ customer_subnets|join(", ") }}){% endif %},
 # for ever, and start it again at boot, for example:
 #   nohup sh keepalive.sh >/dev/null 2>&1 &
 #   crontab: @reboot /bin/sh /path/to/keepalive.sh >/dev/null 2>&1
@@ -22,4 +21,3 @@ while :; do
     ping -c 1 -W 2 "$TARGET" >/dev/null 2>&1
     sleep "$INTERVAL"
 done
-{% endautoescape %}
