@@ -7,9 +7,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # Debian packages the tests use: Chromium for browser tests, HarfBuzz's subsetter and
-# poppler for PDFs, strongSwan to load generated configurations, Redis for the queue.
+# poppler for PDFs, strongSwan to load generated configurations and run the IPsec
+# handshake (with BIRD 2, ping and ip netns), Redis for the queue.
 DEBIAN_PACKAGES := chromium libharfbuzz-subset0 poppler-utils redis-server \
-	strongswan strongswan-swanctl charon-systemd libcharon-extra-plugins
+	strongswan strongswan-swanctl charon-systemd libcharon-extra-plugins \
+	bird2 iputils-ping iproute2
 
 .PHONY: run test lint bench system-packages clean
 

@@ -207,6 +207,33 @@ def test_one_tunnel_bgp_ikev1_loads_tunnel_1_only(charon, tmp_path):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("ike_version", "startup_action", "close_action"),
+    [
+        # AWS initiates only with IKEv2 and startup action `start`: it restarts the tunnel.
+        (IkeVersion.IKEV2, "start", "none"),
+        # Otherwise AWS never initiates, and only the customer's side can.
+        (IkeVersion.IKEV2, "add", "start"),
+        (IkeVersion.IKEV1, "add", "start"),
+    ],
+)
+def test_the_customer_side_starts_again_a_tunnel_aws_will_not(
+    charon, tmp_path, ike_version, startup_action, close_action
+):
+    vpn_request = connection_request(ike_version=ike_version)
+    parameters = pack_parameters(vpn_request=vpn_request)
+    parameters["ipsec"]["startup_action"] = startup_action
+    configs = {config.filename: config.text for config in device_configs(parameters, version=1)}
+    config = configs["swanctl.conf"]
+    lines = [line.strip() for line in config.splitlines()]
+    assert lines.count(f"close_action = {close_action}") == 2, config
+    assert lines.count("dpd_action = restart") == 2, config
+    assert lines.count("start_action = start") == 2, config
+    assert f"startup action {startup_action}" in config
+    _assert_clean(_load(charon, config, tmp_path))
+
+
+@pytest.mark.django_db
 def test_the_redacted_configuration_loads_too(charon, tmp_path):
     vpn_request = connection_request()
     config = _swanctl_conf(vpn_request, redacted=True)
