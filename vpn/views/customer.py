@@ -17,9 +17,11 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from vpn import selectors
 from vpn.forms import CustomerIntakeForm, intake_initial
 from vpn.models import VpnRequest
+from vpn.selectors.intake import request_changes_requested, request_region_advice
+from vpn.selectors.provisioning import request_steps
+from vpn.selectors.requests import request_detail
 from vpn.services import intake
 from vpn.services.stages import StageMoveError
 from vpn.services.throttle import throttle_hit, throttle_retry_after
@@ -143,8 +145,8 @@ def _intake_form(request: HttpRequest, token: str, vpn_request: VpnRequest) -> H
         {
             "form": form,
             "vpn_request": vpn_request,
-            "changes": selectors.request_changes_requested(request=vpn_request),
-            "region_advice": selectors.request_region_advice(request=vpn_request),
+            "changes": request_changes_requested(request=vpn_request),
+            "region_advice": request_region_advice(request=vpn_request),
             "action_url": here,
             "for_customer": True,
         },
@@ -153,11 +155,11 @@ def _intake_form(request: HttpRequest, token: str, vpn_request: VpnRequest) -> H
 
 
 def _intake_status(request: HttpRequest, vpn_request: VpnRequest, link, token: str) -> HttpResponse:
-    vpn_request = selectors.request_detail(pk=vpn_request.pk)
+    vpn_request = request_detail(pk=vpn_request.pk)
     context = {
         "vpn_request": vpn_request,
-        "steps": selectors.request_steps(request=vpn_request),
-        "region_advice": selectors.request_region_advice(request=vpn_request),
+        "steps": request_steps(request=vpn_request),
+        "region_advice": request_region_advice(request=vpn_request),
         "link": link,
         "token": token,
         "pack": vpn_request.config_packs.order_by("-version").first(),

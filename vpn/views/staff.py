@@ -13,11 +13,14 @@ from django.urls import reverse
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
-from vpn import selectors
 from vpn.choices import BUSY_STAGES, OPERATIONAL_STAGES, TERMINAL_STAGES, Stage
 from vpn.forms import InviteForm, RequestForm, SendBackForm, intake_initial
 from vpn.models import IntakeLink, VpnRequest
 from vpn.regions import REGION_CHOICES
+from vpn.selectors import intake as intake_selectors
+from vpn.selectors import provisioning as provisioning_selectors
+from vpn.selectors import requests as request_selectors
+from vpn.selectors import status as status_selectors
 from vpn.services import intake
 from vpn.services.intake import NewLink
 from vpn.services.stages import StageMoveError, request_move, request_retry
@@ -37,7 +40,7 @@ class DashboardView(PermissionRequiredMixin, ListView):
     def get_queryset(self):
         """Apply the search box and the filters from the query string."""
         params = self.request.GET
-        return selectors.request_list(
+        return request_selectors.request_list(
             search=params.get("q", ""),
             stage=params.get("stage", ""),
             region=params.get("region", ""),
@@ -60,15 +63,19 @@ class DashboardView(PermissionRequiredMixin, ListView):
         by_health = query.copy()
         by_health["sort"] = "health"
         context.update(
-            stage_groups=[(key, label) for key, (label, _) in selectors.STAGE_GROUPS.items()],
+            stage_groups=[
+                (key, label) for key, (label, _) in request_selectors.STAGE_GROUPS.items()
+            ],
             stages=Stage.choices,
             regions=REGION_CHOICES,
-            health_filters=[(key, label) for key, (label, _) in selectors.HEALTH_FILTERS.items()],
+            health_filters=[
+                (key, label) for key, (label, _) in request_selectors.HEALTH_FILTERS.items()
+            ],
             filters=self.request.GET,
             query_string=query.urlencode(),
             health_sort_url=f"?{by_health.urlencode()}",
             poll_seconds=settings.STATUS_PAGE_POLL_SECONDS,
-            status_refresh=selectors.status_refresh_latest(),
+            status_refresh=status_selectors.status_refresh_latest(),
         )
         return context
 
@@ -83,7 +90,7 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
     def get_object(self, queryset=None) -> VpnRequest:
         """Load the request with what the page shows."""
         try:
-            return selectors.request_detail(pk=self.kwargs["pk"])
+            return request_selectors.request_detail(pk=self.kwargs["pk"])
         except VpnRequest.DoesNotExist as exc:
             raise Http404("No such VPN request.") from exc
 
@@ -91,17 +98,17 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
         """Add the progress bar, the history, and what the review needs."""
         context = super().get_context_data(**kwargs)
         vpn_request = self.object
-        context["steps"] = selectors.request_steps(request=vpn_request)
-        context["timeline"] = selectors.request_timeline(request=vpn_request)
+        context["steps"] = provisioning_selectors.request_steps(request=vpn_request)
+        context["timeline"] = request_selectors.request_timeline(request=vpn_request)
         context["resources"] = sorted(vpn_request.resources.all(), key=lambda r: (r.step, r.pk))
         context["live"] = vpn_request.stage in BUSY_STAGES
         context.update(status.tunnel_status_context(self.request, vpn_request))
         context["retryable"] = vpn_request.stage == Stage.FAILED
         context["decommissionable"] = vpn_request.stage in DECOMMISSIONABLE_STAGES
         context.update(
-            duplicates=selectors.request_duplicates(request=vpn_request),
-            region_advice=selectors.request_region_advice(request=vpn_request),
-            intake_links=selectors.request_intake_links(request=vpn_request),
+            duplicates=intake_selectors.request_duplicates(request=vpn_request),
+            region_advice=intake_selectors.request_region_advice(request=vpn_request),
+            intake_links=intake_selectors.request_intake_links(request=vpn_request),
             new_link=_new_link_shown(self.request, vpn_request.pk),
             send_back_form=SendBackForm(),
             editable=vpn_request.stage in intake.ENGINEER_EDITABLE_STAGES,
@@ -151,7 +158,7 @@ def _new_link_shown(request: HttpRequest, request_id: int) -> dict | None:
 
 
 def _duplicates_warn(http_request: HttpRequest, vpn_request: VpnRequest) -> None:
-    duplicates = list(selectors.request_duplicates(request=vpn_request))
+    duplicates = list(intake_selectors.request_duplicates(request=vpn_request))
     if duplicates:
         references = ", ".join(duplicate.reference for duplicate in duplicates)
         messages.warning(
@@ -169,7 +176,7 @@ class ReviewQueueView(PermissionRequiredMixin, ListView):
 
     def get_queryset(self):
         """The submitted requests, flagged when they look like duplicates."""
-        return selectors.request_review_queue()
+        return intake_selectors.request_review_queue()
 
 
 class RequestCreateView(PermissionRequiredMixin, FormView):
@@ -244,7 +251,7 @@ class RequestUpdateView(PermissionRequiredMixin, FormView):
         if not self.has_permission():
             return self.handle_no_permission()
         try:
-            self.vpn_request = selectors.request_detail(pk=kwargs["pk"])
+            self.vpn_request = request_selectors.request_detail(pk=kwargs["pk"])
         except VpnRequest.DoesNotExist as exc:
             raise Http404("No such VPN request.") from exc
         if self.vpn_request.stage not in intake.ENGINEER_EDITABLE_STAGES:
@@ -292,8 +299,8 @@ class RequestUpdateView(PermissionRequiredMixin, FormView):
         return super().get_context_data(
             title=f"Edit {self.vpn_request.reference}",
             vpn_request=self.vpn_request,
-            duplicates=selectors.request_duplicates(request=self.vpn_request),
-            region_advice=selectors.request_region_advice(request=self.vpn_request),
+            duplicates=intake_selectors.request_duplicates(request=self.vpn_request),
+            region_advice=intake_selectors.request_region_advice(request=self.vpn_request),
             **kwargs,
         )
 
