@@ -1,12 +1,14 @@
-"""Reads of requests: the dashboard's list with its filters, one request's page, and its
-stage history and timeline."""
+"""Reads of requests: the dashboard's list with its filters, one request's page, its stage
+history and timeline, and which of its actions the page offers to whom."""
 
 import re
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 
 from vpn.choices import (
+    ENGINEER_EDITABLE_STAGES,
     INTAKE_STAGES,
     OPERATIONAL_STAGES,
     PROVISIONING_STAGES,
@@ -170,3 +172,46 @@ def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
 
 # The timeline shows at most this many of the latest tunnel status changes.
 TIMELINE_TUNNEL_CHANGES = 50
+
+
+# Stages from which a request may be decommissioned: its VPN exists, or building it failed.
+DECOMMISSIONABLE_STAGES = (*OPERATIONAL_STAGES, Stage.FAILED)
+
+# The permission each action of the request page needs; the action's view checks the same.
+ACTION_PERMISSIONS = {
+    "edit": "vpn.change_vpnrequest",
+    "review": "vpn.approve_vpnrequest",
+    "retry": "vpn.approve_vpnrequest",
+    "decommission": "vpn.operate_vpnrequest",
+    "link_create": "vpn.add_vpnrequest",
+    "link_revoke": "vpn.change_vpnrequest",
+}
+
+
+@dataclass(frozen=True)
+class RequestActions:
+    """The actions the request page offers one user: each is offered only when the
+    request's stage allows it and the user holds its permission."""
+
+    edit: bool  # edit the intake (before approval)
+    review: bool  # approve, or send back to the customer
+    retry: bool  # resume a failed request at its step
+    decommission: bool
+    link_create: bool  # make a new customer link
+    link_revoke: bool  # revoke an active customer link
+
+
+def request_actions(
+    *, request: VpnRequest, user: AbstractBaseUser | AnonymousUser
+) -> RequestActions:
+    """Which actions the request page offers `user` on `request`."""
+    allowed = {name: user.has_perm(permission) for name, permission in ACTION_PERMISSIONS.items()}
+    stage = request.stage
+    return RequestActions(
+        edit=allowed["edit"] and stage in ENGINEER_EDITABLE_STAGES,
+        review=allowed["review"] and stage == Stage.SUBMITTED,
+        retry=allowed["retry"] and stage == Stage.FAILED,
+        decommission=allowed["decommission"] and stage in DECOMMISSIONABLE_STAGES,
+        link_create=allowed["link_create"] and stage not in TERMINAL_STAGES,
+        link_revoke=allowed["link_revoke"],
+    )

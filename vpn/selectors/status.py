@@ -4,6 +4,7 @@ status as plain data (the JSON endpoint, `vpn_status` and the metrics)."""
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import (
     Case,
     CharField,
@@ -20,9 +21,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from vpn.choices import OPERATIONAL_STAGES, RedundancyRisk, Stage, TunnelStatus
+from vpn.choices import BUSY_STAGES, OPERATIONAL_STAGES, RedundancyRisk, Stage, TunnelStatus
 from vpn.models import StatusRefresh, Tunnel, TunnelStatusChange, VpnRequest
-from vpn.status_chart import UPTIME_WINDOWS, TunnelReport, tunnel_report
+from vpn.status_chart import UPTIME_WINDOWS, TunnelReport, status_chart, tunnel_report
 
 
 def with_redundancy_risk(requests: QuerySet[VpnRequest]) -> QuerySet[VpnRequest]:
@@ -76,6 +77,37 @@ def tunnel_reports(*, tunnels: list[Tunnel], now: datetime | None = None) -> lis
 def status_refresh_latest() -> StatusRefresh | None:
     """The latest run of the status refresh, if any."""
     return StatusRefresh.objects.order_by("-started_at", "-pk").first()
+
+
+def tunnel_status_context(
+    *, request: VpnRequest, chart_window: str = "", for_customer: bool = False
+) -> dict:
+    """What the tunnel status card needs (staff page and customer link alike): each
+    tunnel's uptime, the timeline chart over `chart_window` (24h, 7d or 30d), the latest
+    refresh, and how often the page polls (fast while jobs run, steadily while tunnels
+    are watched)."""
+    now = timezone.now()
+    reports = tunnel_reports(tunnels=list(request.tunnels.all()), now=now)
+    refresh = status_refresh_latest()
+    watched = request.stage in OPERATIONAL_STAGES
+    poll_seconds = None
+    if request.stage in BUSY_STAGES:
+        poll_seconds = 3
+    elif watched:
+        poll_seconds = settings.STATUS_PAGE_POLL_SECONDS
+    # The customer's page polls more gently than the staff pages (it is rate limited).
+    if poll_seconds and for_customer:
+        poll_seconds = max(poll_seconds, settings.CUSTOMER_PAGE_POLL_SECONDS)
+    return {
+        "tunnel_reports": reports,
+        "chart": status_chart(reports=reports, window=chart_window, now=now) if reports else None,
+        "uptime_windows": [(key, label) for key, (label, _) in UPTIME_WINDOWS.items()],
+        "status_refresh": refresh,
+        "refresh_error": refresh.errors.get(request.region) if refresh else None,
+        "refresh_seconds": settings.STATUS_REFRESH_SECONDS,
+        "watched": watched,
+        "poll_seconds": poll_seconds,
+    }
 
 
 def request_status(*, pk: int, now: datetime | None = None) -> dict:

@@ -26,7 +26,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from vpn import jobs
-from vpn.choices import OPERATIONAL_STAGES, Stage
+from vpn.choices import (
+    CUSTOMER_EDITABLE_STAGES,
+    ENGINEER_EDITABLE_STAGES,
+    OPERATIONAL_STAGES,
+    Stage,
+)
 from vpn.models import Customer, IntakeLink, StageTransition, VpnRequest
 from vpn.selectors.intake import REQUEST_FIELDS, request_intake_values
 from vpn.services.notifications import email_send
@@ -38,11 +43,6 @@ logger = logging.getLogger(__name__)
 # 32 random bytes, URL-safe base64 without padding: 43 characters, 256 bits.
 TOKEN_BYTES = 32
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
-
-# Stages in which the customer may still change their answers.
-CUSTOMER_EDITABLE_STAGES = (Stage.DRAFT, Stage.CHANGES_REQUESTED)
-# Stages in which an engineer may still edit the intake (before approval).
-ENGINEER_EDITABLE_STAGES = (Stage.DRAFT, Stage.SUBMITTED, Stage.CHANGES_REQUESTED)
 
 
 class IntakeLinkUnknown(Exception):

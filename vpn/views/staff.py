@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
-from vpn.choices import BUSY_STAGES, OPERATIONAL_STAGES, TERMINAL_STAGES, Stage
+from vpn.choices import BUSY_STAGES, ENGINEER_EDITABLE_STAGES, TERMINAL_STAGES, Stage
 from vpn.forms import InviteForm, RequestForm, SendBackForm, intake_initial
 from vpn.models import IntakeLink, VpnRequest
 from vpn.regions import REGION_CHOICES
 from vpn.selectors import intake as intake_selectors
+from vpn.selectors import packs as pack_selectors
 from vpn.selectors import provisioning as provisioning_selectors
 from vpn.selectors import requests as request_selectors
 from vpn.selectors import status as status_selectors
@@ -25,8 +26,6 @@ from vpn.services import intake
 from vpn.services.intake import NewLink
 from vpn.services.stages import StageMoveError, request_move, request_retry
 from vpn.validation import IntakeInvalid
-from vpn.views import status
-from vpn.views.packs import config_pack_card_context
 
 
 class DashboardView(PermissionRequiredMixin, ListView):
@@ -102,20 +101,20 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
         context["timeline"] = request_selectors.request_timeline(request=vpn_request)
         context["resources"] = sorted(vpn_request.resources.all(), key=lambda r: (r.step, r.pk))
         context["live"] = vpn_request.stage in BUSY_STAGES
-        context.update(status.tunnel_status_context(self.request, vpn_request))
-        context["retryable"] = vpn_request.stage == Stage.FAILED
-        context["decommissionable"] = vpn_request.stage in DECOMMISSIONABLE_STAGES
         context.update(
+            status_selectors.tunnel_status_context(
+                request=vpn_request, chart_window=self.request.GET.get("chart", "")
+            )
+        )
+        context.update(
+            actions=request_selectors.request_actions(request=vpn_request, user=self.request.user),
             duplicates=intake_selectors.request_duplicates(request=vpn_request),
             region_advice=intake_selectors.request_region_advice(request=vpn_request),
             intake_links=intake_selectors.request_intake_links(request=vpn_request),
             new_link=_new_link_shown(self.request, vpn_request.pk),
             send_back_form=SendBackForm(),
-            editable=vpn_request.stage in intake.ENGINEER_EDITABLE_STAGES,
-            reviewable=vpn_request.stage == Stage.SUBMITTED,
-            linkable=vpn_request.stage not in TERMINAL_STAGES,
         )
-        context.update(config_pack_card_context(vpn_request=vpn_request))
+        context.update(pack_selectors.config_pack_card_context(request=vpn_request))
         return context
 
     def render_to_response(self, context, **response_kwargs):
@@ -242,7 +241,7 @@ class RequestInviteView(PermissionRequiredMixin, FormView):
 class RequestUpdateView(PermissionRequiredMixin, FormView):
     """The engineer edits a request before approval: fixes, or a region override."""
 
-    permission_required = "vpn.change_vpnrequest"
+    permission_required = request_selectors.ACTION_PERMISSIONS["edit"]
     template_name = "vpn/intake/request_form.html"
     form_class = RequestForm
 
@@ -254,7 +253,7 @@ class RequestUpdateView(PermissionRequiredMixin, FormView):
             self.vpn_request = request_selectors.request_detail(pk=kwargs["pk"])
         except VpnRequest.DoesNotExist as exc:
             raise Http404("No such VPN request.") from exc
-        if self.vpn_request.stage not in intake.ENGINEER_EDITABLE_STAGES:
+        if self.vpn_request.stage not in ENGINEER_EDITABLE_STAGES:
             messages.error(
                 request,
                 f"{self.vpn_request.reference} is “{self.vpn_request.get_stage_display()}”; "
@@ -328,7 +327,7 @@ class RequestActionView(PermissionRequiredMixin, SingleObjectMixin, View):
 class RequestApproveView(RequestActionView):
     """Approve a submitted request."""
 
-    permission_required = "vpn.approve_vpnrequest"
+    permission_required = request_selectors.ACTION_PERMISSIONS["review"]
 
     def act(self, vpn_request):
         """Approve through the stage service."""
@@ -339,7 +338,7 @@ class RequestApproveView(RequestActionView):
 class RequestSendBackView(RequestActionView):
     """Send a submitted request back to the customer with a message."""
 
-    permission_required = "vpn.approve_vpnrequest"
+    permission_required = request_selectors.ACTION_PERMISSIONS["review"]
 
     def act(self, vpn_request):
         """Move it to "changes requested" and email the contact a fresh link."""
@@ -371,7 +370,7 @@ class RequestSendBackView(RequestActionView):
 class IntakeLinkCreateView(RequestActionView):
     """Make a new customer link for a request still in intake, and email it."""
 
-    permission_required = "vpn.add_vpnrequest"
+    permission_required = request_selectors.ACTION_PERMISSIONS["link_create"]
 
     def post(self, request, *args, **kwargs):
         """Make the link and show it once on the request page."""
@@ -388,7 +387,7 @@ class IntakeLinkCreateView(RequestActionView):
 class IntakeLinkRevokeView(PermissionRequiredMixin, SingleObjectMixin, View):
     """Stop a customer link from working."""
 
-    permission_required = "vpn.change_vpnrequest"
+    permission_required = request_selectors.ACTION_PERMISSIONS["link_revoke"]
     model = IntakeLink
     http_method_names = ["post"]
 
@@ -411,13 +410,11 @@ def _problem(exc: Exception) -> str:
 
 # --- Provisioning: retry, decommission --------------------------------------------------
 
-DECOMMISSIONABLE_STAGES = (*OPERATIONAL_STAGES, Stage.FAILED)
-
 
 class RequestRetryView(RequestActionView):
     """Resume a failed request at the step where it stopped."""
 
-    permission_required = "vpn.approve_vpnrequest"
+    permission_required = request_selectors.ACTION_PERMISSIONS["retry"]
 
     def act(self, vpn_request):
         """Retry through the stage service; the step's job starts on commit."""
@@ -428,7 +425,7 @@ class RequestRetryView(RequestActionView):
 class RequestDecommissionView(PermissionRequiredMixin, DetailView):
     """Ask for confirmation, then delete every AWS resource of the request."""
 
-    permission_required = "vpn.operate_vpnrequest"
+    permission_required = request_selectors.ACTION_PERMISSIONS["decommission"]
     template_name = "vpn/request_decommission.html"
     context_object_name = "vpn_request"
     model = VpnRequest
@@ -439,13 +436,13 @@ class RequestDecommissionView(PermissionRequiredMixin, DetailView):
         context["resources"] = sorted(
             self.object.resources.filter(deleted_at__isnull=True), key=lambda r: (-r.step, -r.pk)
         )
-        context["allowed"] = self.object.stage in DECOMMISSIONABLE_STAGES
+        context["allowed"] = self.object.stage in request_selectors.DECOMMISSIONABLE_STAGES
         return context
 
     def post(self, request, *args, **kwargs):
         """Start decommissioning (the teardown job starts on commit)."""
         vpn_request = self.get_object()
-        if vpn_request.stage not in DECOMMISSIONABLE_STAGES:
+        if vpn_request.stage not in request_selectors.DECOMMISSIONABLE_STAGES:
             messages.error(
                 request,
                 f"{vpn_request.reference} is “{vpn_request.get_stage_display()}”: "

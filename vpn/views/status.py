@@ -19,7 +19,6 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -28,12 +27,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from vpn import jobs
-from vpn.choices import BUSY_STAGES, OPERATIONAL_STAGES, TunnelStatus
+from vpn.choices import TunnelStatus
 from vpn.models import StatusRefresh, VpnRequest
 from vpn.regions import REGIONS_BY_CODE
 from vpn.selectors import status as status_selectors
 from vpn.services.throttle import throttle_hit
-from vpn.status_chart import UPTIME_WINDOWS, status_chart
 
 # The permission that lets a user see requests, their tunnels and the metrics.
 VIEW_PERMISSION = "vpn.view_vpnrequest"
@@ -99,33 +97,6 @@ class StatusRefreshView(PermissionRequiredMixin, View):
         ):
             return target
         return reverse("vpn:dashboard")
-
-
-def tunnel_status_context(http_request: HttpRequest, vpn_request: VpnRequest) -> dict:
-    """What the tunnel status card needs (staff page and customer link alike): each
-    tunnel's uptime, the timeline chart (`?chart=24h|7d|30d`), the latest refresh, and
-    how often the page polls (fast while jobs run, steadily while tunnels are watched)."""
-    now = timezone.now()
-    reports = status_selectors.tunnel_reports(tunnels=list(vpn_request.tunnels.all()), now=now)
-    refresh = status_selectors.status_refresh_latest()
-    watched = vpn_request.stage in OPERATIONAL_STAGES
-    poll_seconds = None
-    if vpn_request.stage in BUSY_STAGES:
-        poll_seconds = 3
-    elif watched:
-        poll_seconds = settings.STATUS_PAGE_POLL_SECONDS
-    return {
-        "tunnel_reports": reports,
-        "chart": status_chart(reports=reports, window=http_request.GET.get("chart", ""), now=now)
-        if reports
-        else None,
-        "uptime_windows": [(key, label) for key, (label, _) in UPTIME_WINDOWS.items()],
-        "status_refresh": refresh,
-        "refresh_error": refresh.errors.get(vpn_request.region) if refresh else None,
-        "refresh_seconds": settings.STATUS_REFRESH_SECONDS,
-        "watched": watched,
-        "poll_seconds": poll_seconds,
-    }
 
 
 # --- Prometheus -------------------------------------------------------------------------
