@@ -1,4 +1,6 @@
-"""Pages for solutions engineers and ops; login is required by middleware."""
+"""Request pages for solutions engineers and ops (login is required by middleware): the
+dashboard, a request's page, the intake form to create or edit a request, and the
+request's actions (retry, decommission)."""
 
 import json
 
@@ -13,9 +15,9 @@ from django.urls import reverse
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
-from vpn.choices import BUSY_STAGES, ENGINEER_EDITABLE_STAGES, TERMINAL_STAGES, Stage
-from vpn.forms import InviteForm, RequestForm, SendBackForm, intake_initial
-from vpn.models import IntakeLink, VpnRequest
+from vpn.choices import BUSY_STAGES, ENGINEER_EDITABLE_STAGES, Stage
+from vpn.forms import RequestForm, SendBackForm, intake_initial
+from vpn.models import VpnRequest
 from vpn.regions import REGION_CHOICES
 from vpn.selectors import intake as intake_selectors
 from vpn.selectors import packs as pack_selectors
@@ -111,7 +113,7 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
             duplicates=intake_selectors.request_duplicates(request=vpn_request),
             region_advice=intake_selectors.request_region_advice(request=vpn_request),
             intake_links=intake_selectors.request_intake_links(request=vpn_request),
-            new_link=_new_link_shown(self.request, vpn_request.pk),
+            new_link=new_link_shown(self.request, vpn_request.pk),
             send_back_form=SendBackForm(),
         )
         context.update(pack_selectors.config_pack_card_context(request=vpn_request))
@@ -125,7 +127,7 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
         return response
 
 
-# --- Intake: create, invite, review -----------------------------------------------------
+# --- A new customer link, shown once on the request page --------------------------------
 
 # A new link's URL travels to the request page in this short-lived signed cookie,
 # scoped to that page, so that the token is never stored on the server.
@@ -133,7 +135,8 @@ NEW_LINK_COOKIE = "vpn_new_intake_link"
 NEW_LINK_COOKIE_SALT = "vpn.intake.new-link"
 
 
-def _remember_new_link(response: HttpResponse, request: HttpRequest, new: NewLink) -> None:
+def new_link_remember(response: HttpResponse, request: HttpRequest, new: NewLink) -> None:
+    """Carry a new link's URL to its request's page, to be shown there once."""
     response.set_signed_cookie(
         NEW_LINK_COOKIE,
         json.dumps({"request": new.link.request_id, "url": new.url, "emailed": new.emailed}),
@@ -146,7 +149,8 @@ def _remember_new_link(response: HttpResponse, request: HttpRequest, new: NewLin
     )
 
 
-def _new_link_shown(request: HttpRequest, request_id: int) -> dict | None:
+def new_link_shown(request: HttpRequest, request_id: int) -> dict | None:
+    """The new link the cookie carries for this request's page, if any."""
     try:
         value = json.loads(
             request.get_signed_cookie(NEW_LINK_COOKIE, salt=NEW_LINK_COOKIE_SALT, max_age=300)
@@ -154,6 +158,9 @@ def _new_link_shown(request: HttpRequest, request_id: int) -> dict | None:
     except (KeyError, signing.BadSignature, ValueError):
         return None
     return value if isinstance(value, dict) and value.get("request") == request_id else None
+
+
+# --- Create and edit --------------------------------------------------------------------
 
 
 def _duplicates_warn(http_request: HttpRequest, vpn_request: VpnRequest) -> None:
@@ -164,18 +171,6 @@ def _duplicates_warn(http_request: HttpRequest, vpn_request: VpnRequest) -> None
             http_request,
             f"Possible duplicate: {references} is also open for this org and gateway IP.",
         )
-
-
-class ReviewQueueView(PermissionRequiredMixin, ListView):
-    """Submitted requests waiting for an engineer's review, longest waiting first."""
-
-    permission_required = "vpn.view_vpnrequest"
-    template_name = "vpn/intake/review_queue.html"
-    context_object_name = "requests"
-
-    def get_queryset(self):
-        """The submitted requests, flagged when they look like duplicates."""
-        return intake_selectors.request_review_queue()
 
 
 class RequestCreateView(PermissionRequiredMixin, FormView):
@@ -208,34 +203,6 @@ class RequestCreateView(PermissionRequiredMixin, FormView):
     def get_context_data(self, **kwargs):
         """Name the page."""
         return super().get_context_data(title="New VPN request", **kwargs)
-
-
-class RequestInviteView(PermissionRequiredMixin, FormView):
-    """The engineer names the customer and contact; the contact gets a link to fill in
-    the rest themselves."""
-
-    permission_required = "vpn.add_vpnrequest"
-    template_name = "vpn/intake/invite_form.html"
-    form_class = InviteForm
-
-    def form_valid(self, form):
-        """Start the draft request, email the link, and show it for copying."""
-        values = form.intake.values
-        new = intake.intake_invite(
-            customer_name=values["customer_name"],
-            org_id=values["org_id"],
-            contact_name=values["contact_name"],
-            contact_email=values["contact_email"],
-            owner=self.request.user,
-        )
-        messages.success(self.request, f"{new.link.request.reference} created for the invitation.")
-        response = redirect(new.link.request)
-        _remember_new_link(response, self.request, new)
-        return response
-
-    def get_context_data(self, **kwargs):
-        """How long the link will work."""
-        return super().get_context_data(link_days=settings.INTAKE_LINK_DAYS, **kwargs)
 
 
 class RequestUpdateView(PermissionRequiredMixin, FormView):
@@ -288,7 +255,7 @@ class RequestUpdateView(PermissionRequiredMixin, FormView):
             else:
                 messages.success(self.request, f"{self.vpn_request.reference} is saved.")
         except (intake.IntakeClosed, StageMoveError, IntakeInvalid) as exc:
-            messages.error(self.request, _problem(exc))
+            messages.error(self.request, refusal_message(exc))
         self.vpn_request.refresh_from_db()
         _duplicates_warn(self.request, self.vpn_request)
         return redirect(self.vpn_request)
@@ -304,8 +271,11 @@ class RequestUpdateView(PermissionRequiredMixin, FormView):
         )
 
 
+# --- Actions on a request ---------------------------------------------------------------
+
+
 class RequestActionView(PermissionRequiredMixin, SingleObjectMixin, View):
-    """Base of the review buttons: POST only, on one request, then back to its page."""
+    """Base of the request page's buttons: POST only, on one request, then back to its page."""
 
     model = VpnRequest
     http_method_names = ["post"]
@@ -316,7 +286,7 @@ class RequestActionView(PermissionRequiredMixin, SingleObjectMixin, View):
         try:
             self.act(self.object)
         except (intake.IntakeClosed, StageMoveError, IntakeInvalid) as exc:
-            messages.error(request, _problem(exc))
+            messages.error(request, refusal_message(exc))
         return redirect(self.object)
 
     def act(self, vpn_request: VpnRequest) -> None:
@@ -324,81 +294,7 @@ class RequestActionView(PermissionRequiredMixin, SingleObjectMixin, View):
         raise ImproperlyConfigured(f"{type(self).__name__} must define act().")
 
 
-class RequestApproveView(RequestActionView):
-    """Approve a submitted request."""
-
-    permission_required = request_selectors.ACTION_PERMISSIONS["review"]
-
-    def act(self, vpn_request):
-        """Approve through the stage service."""
-        intake.request_approve(request_id=vpn_request.pk, actor=self.request.user)
-        messages.success(self.request, f"{vpn_request.reference} is approved.")
-
-
-class RequestSendBackView(RequestActionView):
-    """Send a submitted request back to the customer with a message."""
-
-    permission_required = request_selectors.ACTION_PERMISSIONS["review"]
-
-    def act(self, vpn_request):
-        """Move it to "changes requested" and email the contact a fresh link."""
-        form = SendBackForm(self.request.POST)
-        if not form.is_valid():
-            raise StageMoveError(" ".join(form.errors["message"]))
-        _, new = intake.request_send_back(
-            request_id=vpn_request.pk, message=form.cleaned_data["message"], actor=self.request.user
-        )
-        contact = vpn_request.customer.contact_email
-        if new.emailed:
-            messages.success(self.request, f"Sent back to the customer; {contact} was emailed.")
-        else:
-            messages.warning(
-                self.request,
-                "Sent back to the customer, but no email went out: pass on the link below.",
-            )
-            self.new_link = new
-
-    def post(self, request, *args, **kwargs):
-        """Show the fresh link for copying when it could not be emailed."""
-        self.new_link = None
-        response = super().post(request, *args, **kwargs)
-        if self.new_link is not None:
-            _remember_new_link(response, request, self.new_link)
-        return response
-
-
-class IntakeLinkCreateView(RequestActionView):
-    """Make a new customer link for a request still in intake, and email it."""
-
-    permission_required = request_selectors.ACTION_PERMISSIONS["link_create"]
-
-    def post(self, request, *args, **kwargs):
-        """Make the link and show it once on the request page."""
-        self.object = self.get_object()
-        if self.object.stage in TERMINAL_STAGES:
-            messages.error(request, f"{self.object.reference} is closed; it needs no link.")
-            return redirect(self.object)
-        new = intake.intake_link_create(request_id=self.object.pk, created_by=request.user)
-        response = redirect(self.object)
-        _remember_new_link(response, request, new)
-        return response
-
-
-class IntakeLinkRevokeView(PermissionRequiredMixin, SingleObjectMixin, View):
-    """Stop a customer link from working."""
-
-    permission_required = request_selectors.ACTION_PERMISSIONS["link_revoke"]
-    model = IntakeLink
-    http_method_names = ["post"]
-
-    def post(self, request, *args, **kwargs):
-        """Revoke it and go back to its request."""
-        link = intake.intake_link_revoke(link_id=self.get_object().pk, actor=request.user)
-        messages.success(request, "The link is revoked: it no longer opens anything.")
-        return redirect(link.request)
-
-
-def _problem(exc: Exception) -> str:
+def refusal_message(exc: Exception) -> str:
     """A refused action in words for the engineer."""
     if isinstance(exc, IntakeInvalid):
         details = "; ".join(
