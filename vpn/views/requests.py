@@ -34,7 +34,7 @@ class DashboardView(PermissionRequiredMixin, ListView):
     """Every request with its stage and tunnels, searchable, filterable and paged."""
 
     permission_required = "vpn.view_vpnrequest"
-    template_name = "vpn/dashboard.html"
+    template_name = "vpn/requests/dashboard.html"
     context_object_name = "requests"
     paginate_by = settings.DASHBOARD_PAGE_SIZE
 
@@ -85,7 +85,7 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
     """One request: its setup steps, intake, tunnels, AWS resources and history."""
 
     permission_required = "vpn.view_vpnrequest"
-    template_name = "vpn/request_detail.html"
+    template_name = "vpn/requests/request_detail.html"
     context_object_name = "vpn_request"
 
     def get_object(self, queryset=None) -> VpnRequest:
@@ -322,7 +322,7 @@ class RequestDecommissionView(PermissionRequiredMixin, DetailView):
     """Ask for confirmation, then delete every AWS resource of the request."""
 
     permission_required = request_selectors.ACTION_PERMISSIONS["decommission"]
-    template_name = "vpn/request_decommission.html"
+    template_name = "vpn/requests/request_decommission.html"
     context_object_name = "vpn_request"
     model = VpnRequest
 
