@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tests.intake_data import FORM_STATIC, customer_form, draft_with_link
 from vpn.models import Customer, StageTransition, VpnRequest
-from vpn.services.intake import request_intake_values
+from vpn.selectors.intake import request_intake_values
 from vpn.validation import ALL_FIELDS, TECHNICAL_FIELDS, intake_clean
 
 # Any Unicode text (control characters and NUL included), and text shaped a little like

@@ -4,7 +4,7 @@ import pytest
 
 from tests.factories import VpnRequestFactory
 from vpn.choices import Stage
-from vpn.selectors import request_steps
+from vpn.selectors.provisioning import request_steps
 from vpn.services.stages import request_move
 
 

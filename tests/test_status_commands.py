@@ -8,9 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.factories import TunnelFactory, VpnRequestFactory
-from vpn import selectors
 from vpn.choices import AwsResourceRole, Stage, TunnelStatus
 from vpn.models import AwsResource, StatusRefresh, Tunnel
+from vpn.selectors.status import request_status
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +116,7 @@ def test_vpn_status_json_prints_exactly_the_selectors_data(one_tunnel_request):
 
     out = run("vpn_status", str(pk), "--json")
 
-    expected = selectors.request_status(pk=pk)
+    expected = request_status(pk=pk)
     assert out == json.dumps(expected, indent=2) + "\n"
     data = json.loads(out)
     assert data == expected

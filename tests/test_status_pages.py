@@ -243,7 +243,7 @@ def test_one_tunnel_setup_shows_the_spare_tunnel_as_not_used(se_client):
 
 def test_uptime_at_a_past_moment_uses_the_history_after_it():
     """Uptime "as of" an earlier time reads the status of then, not of now."""
-    from vpn.selectors import tunnel_reports
+    from vpn.selectors.status import tunnel_reports
 
     now = timezone.now()
     request = _request_with(("UP",), tunnel_count=1)
@@ -264,7 +264,8 @@ def test_uptime_at_a_past_moment_uses_the_history_after_it():
 def test_chart_draws_the_current_status_last_even_when_short():
     """A tunnel up for seconds after a short down: its bar ends green, the brief outage
     stays visible (widened) but never hides the current status at the right edge."""
-    from vpn.selectors import status_chart, tunnel_reports
+    from vpn.selectors.status import tunnel_reports
+    from vpn.status_chart import status_chart
 
     now = timezone.now()
     request = _request_with(("UP",), tunnel_count=1)

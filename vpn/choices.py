@@ -59,6 +59,10 @@ OPERATIONAL_STAGES = (Stage.AWAITING_CUSTOMER, Stage.LIVE, Stage.DEGRADED, Stage
 TERMINAL_STAGES = (Stage.DECOMMISSIONED, Stage.CANCELLED)
 # Stages still waiting for the customer's or the engineer's input.
 INTAKE_STAGES = (Stage.DRAFT, Stage.SUBMITTED, Stage.CHANGES_REQUESTED)
+# Stages in which the customer may still change their answers.
+CUSTOMER_EDITABLE_STAGES = (Stage.DRAFT, Stage.CHANGES_REQUESTED)
+# Stages in which an engineer may still edit the intake (before approval).
+ENGINEER_EDITABLE_STAGES = (Stage.DRAFT, Stage.SUBMITTED, Stage.CHANGES_REQUESTED)
 
 # The only allowed moves: stage -> stages it may go to.
 STAGE_TRANSITIONS: dict[str, frozenset[str]] = {

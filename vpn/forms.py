@@ -12,7 +12,7 @@ from django.conf import settings
 from vpn.choices import DeviceVendor, IkeVersion, Routing
 from vpn.models import VpnRequest
 from vpn.regions import REGION_CHOICES
-from vpn.services.intake import request_intake_values
+from vpn.selectors.intake import request_intake_values
 from vpn.validation import (
     IDENTITY_FIELDS,
     MAX_LENGTHS,

@@ -2,31 +2,31 @@
 
 from django.urls import path
 
-from vpn.views import customer, packs, staff, status
+from vpn.views import customer, intake, packs, requests, status
 
 app_name = "vpn"
 
 urlpatterns = [
-    path("", staff.DashboardView.as_view(), name="dashboard"),
-    path("review/", staff.ReviewQueueView.as_view(), name="request_review"),
-    path("requests/new/", staff.RequestCreateView.as_view(), name="request_create"),
-    path("requests/invite/", staff.RequestInviteView.as_view(), name="request_invite"),
-    path("requests/<int:pk>/", staff.RequestDetailView.as_view(), name="request_detail"),
-    path("requests/<int:pk>/edit/", staff.RequestUpdateView.as_view(), name="request_update"),
-    path("requests/<int:pk>/approve/", staff.RequestApproveView.as_view(), name="request_approve"),
+    path("", requests.DashboardView.as_view(), name="dashboard"),
+    path("review/", intake.ReviewQueueView.as_view(), name="request_review"),
+    path("requests/new/", requests.RequestCreateView.as_view(), name="request_create"),
+    path("requests/invite/", intake.RequestInviteView.as_view(), name="request_invite"),
+    path("requests/<int:pk>/", requests.RequestDetailView.as_view(), name="request_detail"),
+    path("requests/<int:pk>/edit/", requests.RequestUpdateView.as_view(), name="request_update"),
+    path("requests/<int:pk>/approve/", intake.RequestApproveView.as_view(), name="request_approve"),
     path(
         "requests/<int:pk>/send-back/",
-        staff.RequestSendBackView.as_view(),
+        intake.RequestSendBackView.as_view(),
         name="request_send_back",
     ),
     path(
-        "requests/<int:pk>/links/", staff.IntakeLinkCreateView.as_view(), name="intakelink_create"
+        "requests/<int:pk>/links/", intake.IntakeLinkCreateView.as_view(), name="intakelink_create"
     ),
-    path("links/<int:pk>/revoke/", staff.IntakeLinkRevokeView.as_view(), name="intakelink_revoke"),
-    path("requests/<int:pk>/retry/", staff.RequestRetryView.as_view(), name="request_retry"),
+    path("links/<int:pk>/revoke/", intake.IntakeLinkRevokeView.as_view(), name="intakelink_revoke"),
+    path("requests/<int:pk>/retry/", requests.RequestRetryView.as_view(), name="request_retry"),
     path(
         "requests/<int:pk>/decommission/",
-        staff.RequestDecommissionView.as_view(),
+        requests.RequestDecommissionView.as_view(),
         name="request_decommission",
     ),
     path(

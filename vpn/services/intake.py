@@ -26,8 +26,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from vpn import jobs
-from vpn.choices import OPERATIONAL_STAGES, Stage
+from vpn.choices import (
+    CUSTOMER_EDITABLE_STAGES,
+    ENGINEER_EDITABLE_STAGES,
+    OPERATIONAL_STAGES,
+    Stage,
+)
 from vpn.models import Customer, IntakeLink, StageTransition, VpnRequest
+from vpn.selectors.intake import REQUEST_FIELDS, request_intake_values
 from vpn.services.notifications import email_send
 from vpn.services.stages import StageMoveError, request_move
 from vpn.validation import ALL_FIELDS, intake_clean
@@ -37,27 +43,6 @@ logger = logging.getLogger(__name__)
 # 32 random bytes, URL-safe base64 without padding: 43 characters, 256 bits.
 TOKEN_BYTES = 32
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
-
-# Stages in which the customer may still change their answers.
-CUSTOMER_EDITABLE_STAGES = (Stage.DRAFT, Stage.CHANGES_REQUESTED)
-# Stages in which an engineer may still edit the intake (before approval).
-ENGINEER_EDITABLE_STAGES = (Stage.DRAFT, Stage.SUBMITTED, Stage.CHANGES_REQUESTED)
-
-# Intake field -> VpnRequest field.
-_REQUEST_FIELDS = {
-    "region": "region",
-    "location_city": "location_city",
-    "location_country": "location_country",
-    "gateway_ip": "customer_gateway_ip",
-    "routing": "routing",
-    "subnets": "static_subnets",
-    "asn": "bgp_asn",
-    "advertised_prefixes": "advertised_prefixes",
-    "ike_version": "ike_version",
-    "tunnels": "tunnel_count",
-    "nat": "nat_wanted",
-    "device": "device_vendor",
-}
 
 
 class IntakeLinkUnknown(Exception):
@@ -355,25 +340,9 @@ def _customer_from(values: dict[str, object]) -> Customer:
 
 
 def _apply(request: VpnRequest, values: dict[str, object]) -> None:
-    for name, model_field in _REQUEST_FIELDS.items():
+    for name, model_field in REQUEST_FIELDS.items():
         if name in values:
             setattr(request, model_field, values[name])
-
-
-def request_intake_values(*, request: VpnRequest) -> dict[str, object]:
-    """A request's intake as the raw values `intake_clean` takes (for re-checking, and
-    for filling the forms)."""
-    customer = request.customer
-    values: dict[str, object] = {
-        "customer_name": customer.name,
-        "org_id": customer.org_id,
-        "contact_name": customer.contact_name,
-        "contact_email": customer.contact_email,
-    }
-    for name, model_field in _REQUEST_FIELDS.items():
-        value = getattr(request, model_field)
-        values[name] = "" if value is None else value
-    return values
 
 
 def _check_complete(request: VpnRequest) -> None:

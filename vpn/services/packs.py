@@ -33,13 +33,13 @@ from vpn.packs.document import (
     pack_files,
     zip_folder,
 )
+from vpn.selectors.packs import config_pack_latest
 
 __all__ = [
     "PackNotReady",
     "PackParameterError",
     "PackRenderConflict",
     "config_pack_download_record",
-    "config_pack_latest",
     "config_pack_preview",
     "config_pack_render",
 ]
@@ -72,11 +72,6 @@ def _request_for_pack(request_id: int) -> VpnRequest:
         )
         .get(pk=request_id)
     )
-
-
-def config_pack_latest(*, request_id: int) -> ConfigPack | None:
-    """The request's newest pack version, if any."""
-    return ConfigPack.objects.filter(request_id=request_id).order_by("-version").first()
 
 
 def config_pack_render(*, request_id: int, reason: str = "") -> ConfigPack | None:

@@ -1,1 +1,2 @@
-"""Views of the VPN app: staff pages (`staff`) and public ones (`public`)."""
+"""Views of the VPN app, one module per domain: `requests`, `intake`, `status`, `packs`,
+the customer's pages (`customer`) and the public ones (`public`)."""

@@ -17,16 +17,20 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from vpn import selectors
+from vpn.choices import CUSTOMER_EDITABLE_STAGES
 from vpn.forms import CustomerIntakeForm, intake_initial
 from vpn.models import VpnRequest
+from vpn.selectors.intake import request_changes_requested, request_region_advice
+from vpn.selectors.packs import config_pack_latest
+from vpn.selectors.provisioning import request_steps
+from vpn.selectors.requests import request_detail
+from vpn.selectors.status import tunnel_status_context
 from vpn.services import intake
 from vpn.services.stages import StageMoveError
 from vpn.services.throttle import throttle_hit, throttle_retry_after
 from vpn.validation import IntakeInvalid
 from vpn.views.clients import client_ip
 from vpn.views.packs import pack_download_response
-from vpn.views.status import tunnel_status_context
 
 
 def _rate_limited(request: HttpRequest, token: str) -> bool:
@@ -84,7 +88,7 @@ def intake_page(request: HttpRequest, token: str) -> HttpResponse:
         return refusal
 
     vpn_request = link.request
-    if vpn_request.stage in intake.CUSTOMER_EDITABLE_STAGES:
+    if vpn_request.stage in CUSTOMER_EDITABLE_STAGES:
         return _private(_intake_form(request, token, vpn_request))
     if request.method == "POST":
         if request.POST.get("action") == "confirm":
@@ -143,8 +147,8 @@ def _intake_form(request: HttpRequest, token: str, vpn_request: VpnRequest) -> H
         {
             "form": form,
             "vpn_request": vpn_request,
-            "changes": selectors.request_changes_requested(request=vpn_request),
-            "region_advice": selectors.request_region_advice(request=vpn_request),
+            "changes": request_changes_requested(request=vpn_request),
+            "region_advice": request_region_advice(request=vpn_request),
             "action_url": here,
             "for_customer": True,
         },
@@ -153,20 +157,19 @@ def _intake_form(request: HttpRequest, token: str, vpn_request: VpnRequest) -> H
 
 
 def _intake_status(request: HttpRequest, vpn_request: VpnRequest, link, token: str) -> HttpResponse:
-    vpn_request = selectors.request_detail(pk=vpn_request.pk)
+    vpn_request = request_detail(pk=vpn_request.pk)
     context = {
         "vpn_request": vpn_request,
-        "steps": selectors.request_steps(request=vpn_request),
-        "region_advice": selectors.request_region_advice(request=vpn_request),
+        "steps": request_steps(request=vpn_request),
+        "region_advice": request_region_advice(request=vpn_request),
         "link": link,
         "token": token,
-        "pack": vpn_request.config_packs.order_by("-version").first(),
+        "pack": config_pack_latest(request_id=vpn_request.pk),
         "for_customer": True,
-        **tunnel_status_context(request, vpn_request),
+        **tunnel_status_context(
+            request=vpn_request, chart_window=request.GET.get("chart", ""), for_customer=True
+        ),
     }
-    # The customer's page polls more gently than the staff pages (it is rate limited).
-    if context["poll_seconds"]:
-        context["poll_seconds"] = max(context["poll_seconds"], settings.CUSTOMER_PAGE_POLL_SECONDS)
     return render(request, "vpn/customer/intake_status.html", context)
 
 

@@ -7,15 +7,11 @@ the customer's self-service link (which passes its link's label instead of a use
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.views import View
 
-from vpn.models import PackDownload, PackVariant, VpnRequest
+from vpn.models import PackVariant, VpnRequest
 from vpn.services.packs import config_pack_download_record
 from vpn.views.clients import client_ip as client_ip_of
-
-# How many downloads the detail page lists.
-DOWNLOADS_SHOWN = 25
 
 
 def pack_download_response(
@@ -84,23 +80,3 @@ class ConfigPackDownloadView(PermissionRequiredMixin, View):
             version=version,
             downloaded_by=request.user,
         )
-
-
-def config_pack_card_context(*, vpn_request: VpnRequest) -> dict:
-    """What the detail page's "Config pack" card shows: versions, links, downloads."""
-    packs = list(vpn_request.config_packs.order_by("-version"))
-    for pack in packs:
-        pack.links = [
-            (
-                variant.label,
-                variant.redacted,
-                reverse("vpn:configpack_download", args=[vpn_request.pk, pack.version, variant]),
-            )
-            for variant in PackVariant
-        ]
-    downloads = (
-        PackDownload.objects.filter(pack__request=vpn_request)
-        .select_related("pack", "user")
-        .order_by("-downloaded_at", "-pk")[:DOWNLOADS_SHOWN]
-    )
-    return {"config_packs": packs, "pack_downloads": downloads}

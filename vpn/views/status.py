@@ -26,10 +26,11 @@ from django.views.generic import View
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from vpn import jobs, selectors
-from vpn.choices import BUSY_STAGES, OPERATIONAL_STAGES, TunnelStatus
+from vpn import jobs
+from vpn.choices import TunnelStatus
 from vpn.models import StatusRefresh, VpnRequest
 from vpn.regions import REGIONS_BY_CODE
+from vpn.selectors import status as status_selectors
 from vpn.services.throttle import throttle_hit
 
 # The permission that lets a user see requests, their tunnels and the metrics.
@@ -39,7 +40,7 @@ REFRESH_BUTTON_SECONDS = 10
 
 
 class RequestStatusJsonView(PermissionRequiredMixin, View):
-    """One request's tunnel status as JSON (what `selectors.request_status` returns)."""
+    """One request's tunnel status as JSON (what `status_selectors.request_status` returns)."""
 
     permission_required = VIEW_PERMISSION
     http_method_names = ["get", "head"]
@@ -47,7 +48,7 @@ class RequestStatusJsonView(PermissionRequiredMixin, View):
     def get(self, request: HttpRequest, pk: int) -> JsonResponse:
         """The status, or a JSON 404 (scripts read the body, not an HTML error page)."""
         try:
-            response = JsonResponse(selectors.request_status(pk=pk))
+            response = JsonResponse(status_selectors.request_status(pk=pk))
         except VpnRequest.DoesNotExist:
             response = JsonResponse({"error": "No such VPN request."}, status=404)
         # The status changes with every refresh: a cached copy would mislead a poller.
@@ -98,32 +99,6 @@ class StatusRefreshView(PermissionRequiredMixin, View):
         return reverse("vpn:dashboard")
 
 
-def tunnel_status_context(http_request: HttpRequest, vpn_request: VpnRequest) -> dict:
-    """What the tunnel status card needs (staff page and customer link alike): each
-    tunnel's uptime, the timeline chart (`?chart=24h|7d|30d`), the latest refresh, and
-    how often the page polls (fast while jobs run, steadily while tunnels are watched)."""
-    reports = selectors.tunnel_reports(tunnels=list(vpn_request.tunnels.all()))
-    refresh = selectors.status_refresh_latest()
-    watched = vpn_request.stage in OPERATIONAL_STAGES
-    poll_seconds = None
-    if vpn_request.stage in BUSY_STAGES:
-        poll_seconds = 3
-    elif watched:
-        poll_seconds = settings.STATUS_PAGE_POLL_SECONDS
-    return {
-        "tunnel_reports": reports,
-        "chart": selectors.status_chart(reports=reports, window=http_request.GET.get("chart", ""))
-        if reports
-        else None,
-        "uptime_windows": [(key, label) for key, (label, _) in selectors.UPTIME_WINDOWS.items()],
-        "status_refresh": refresh,
-        "refresh_error": refresh.errors.get(vpn_request.region) if refresh else None,
-        "refresh_seconds": settings.STATUS_REFRESH_SECONDS,
-        "watched": watched,
-        "poll_seconds": poll_seconds,
-    }
-
-
 # --- Prometheus -------------------------------------------------------------------------
 
 
@@ -145,7 +120,7 @@ class TunnelStatusCollector:
             "Routes AWS accepted over the tunnel.",
             labels=labels,
         )
-        for tunnel in selectors.status_metrics_tunnels():
+        for tunnel in status_selectors.status_metrics_tunnels():
             values = [
                 tunnel.request.reference,
                 str(tunnel.position),
@@ -158,7 +133,7 @@ class TunnelStatusCollector:
         yield up
         yield routes
 
-        refresh = selectors.status_refresh_latest()
+        refresh = status_selectors.status_refresh_latest()
         if refresh is None:
             return  # No run yet: an absent series, rather than a misleading zero.
         yield GaugeMetricFamily(

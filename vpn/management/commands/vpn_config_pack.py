@@ -10,11 +10,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from vpn.models import PackVariant, VpnRequest
+from vpn.selectors.packs import config_pack_latest
 from vpn.services.packs import (
     PackNotReady,
     PackParameterError,
     config_pack_download_record,
-    config_pack_latest,
     config_pack_render,
 )
 

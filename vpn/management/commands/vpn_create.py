@@ -10,8 +10,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from vpn import selectors
 from vpn.management.commands.vpn_invite import error_lines, user_named
+from vpn.selectors.intake import request_duplicates
 from vpn.services.intake import request_approve, request_create
 from vpn.validation import ALL_FIELDS, IntakeInvalid, intake_clean
 
@@ -113,7 +113,7 @@ class Command(BaseCommand):
             f"{request.reference} for {request.customer.name}: {request.get_stage_display()}, "
             f"region {request.region}."
         )
-        for duplicate in selectors.request_duplicates(request=request):
+        for duplicate in request_duplicates(request=request):
             self.stderr.write(
                 f"Warning: possible duplicate of {duplicate.reference} "
                 f"({duplicate.get_stage_display()}), open for the same org and gateway IP."

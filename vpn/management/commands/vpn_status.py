@@ -10,9 +10,9 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from vpn import selectors
 from vpn.choices import RedundancyRisk, TunnelStatus
 from vpn.models import VpnRequest
+from vpn.selectors.status import request_status
 
 NONE = "—"
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args, request_id: int, as_json: bool, **options):
         """Print the status as text, or as JSON with --json."""
         try:
-            status = selectors.request_status(pk=request_id)
+            status = request_status(pk=request_id)
         except VpnRequest.DoesNotExist as exc:
             raise CommandError(f"No VPN request with id {request_id}.") from exc
         if as_json:
@@ -44,7 +44,7 @@ class Command(BaseCommand):
 
 
 def status_text(status: dict) -> str:
-    """The status (as `selectors.request_status` gives it) as lines for a terminal."""
+    """The status (as `request_status` gives it) as lines for a terminal."""
     risk = status["redundancy_risk"]
     lines = [
         f"{status['reference']} · {status['customer']}",

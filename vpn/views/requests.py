@@ -1,4 +1,6 @@
-"""Pages for solutions engineers and ops; login is required by middleware."""
+"""Request pages for solutions engineers and ops (login is required by middleware): the
+dashboard, a request's page, the intake form to create or edit a request, and the
+request's actions (retry, decommission)."""
 
 import json
 
@@ -13,31 +15,33 @@ from django.urls import reverse
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
-from vpn import selectors
-from vpn.choices import BUSY_STAGES, OPERATIONAL_STAGES, TERMINAL_STAGES, Stage
-from vpn.forms import InviteForm, RequestForm, SendBackForm, intake_initial
-from vpn.models import IntakeLink, VpnRequest
+from vpn.choices import BUSY_STAGES, ENGINEER_EDITABLE_STAGES, Stage
+from vpn.forms import RequestForm, SendBackForm, intake_initial
+from vpn.models import VpnRequest
 from vpn.regions import REGION_CHOICES
+from vpn.selectors import intake as intake_selectors
+from vpn.selectors import packs as pack_selectors
+from vpn.selectors import provisioning as provisioning_selectors
+from vpn.selectors import requests as request_selectors
+from vpn.selectors import status as status_selectors
 from vpn.services import intake
 from vpn.services.intake import NewLink
 from vpn.services.stages import StageMoveError, request_move, request_retry
 from vpn.validation import IntakeInvalid
-from vpn.views import status
-from vpn.views.packs import config_pack_card_context
 
 
 class DashboardView(PermissionRequiredMixin, ListView):
     """Every request with its stage and tunnels, searchable, filterable and paged."""
 
     permission_required = "vpn.view_vpnrequest"
-    template_name = "vpn/dashboard.html"
+    template_name = "vpn/requests/dashboard.html"
     context_object_name = "requests"
     paginate_by = settings.DASHBOARD_PAGE_SIZE
 
     def get_queryset(self):
         """Apply the search box and the filters from the query string."""
         params = self.request.GET
-        return selectors.request_list(
+        return request_selectors.request_list(
             search=params.get("q", ""),
             stage=params.get("stage", ""),
             region=params.get("region", ""),
@@ -60,15 +64,19 @@ class DashboardView(PermissionRequiredMixin, ListView):
         by_health = query.copy()
         by_health["sort"] = "health"
         context.update(
-            stage_groups=[(key, label) for key, (label, _) in selectors.STAGE_GROUPS.items()],
+            stage_groups=[
+                (key, label) for key, (label, _) in request_selectors.STAGE_GROUPS.items()
+            ],
             stages=Stage.choices,
             regions=REGION_CHOICES,
-            health_filters=[(key, label) for key, (label, _) in selectors.HEALTH_FILTERS.items()],
+            health_filters=[
+                (key, label) for key, (label, _) in request_selectors.HEALTH_FILTERS.items()
+            ],
             filters=self.request.GET,
             query_string=query.urlencode(),
             health_sort_url=f"?{by_health.urlencode()}",
             poll_seconds=settings.STATUS_PAGE_POLL_SECONDS,
-            status_refresh=selectors.status_refresh_latest(),
+            status_refresh=status_selectors.status_refresh_latest(),
         )
         return context
 
@@ -77,13 +85,13 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
     """One request: its setup steps, intake, tunnels, AWS resources and history."""
 
     permission_required = "vpn.view_vpnrequest"
-    template_name = "vpn/request_detail.html"
+    template_name = "vpn/requests/request_detail.html"
     context_object_name = "vpn_request"
 
     def get_object(self, queryset=None) -> VpnRequest:
         """Load the request with what the page shows."""
         try:
-            return selectors.request_detail(pk=self.kwargs["pk"])
+            return request_selectors.request_detail(pk=self.kwargs["pk"])
         except VpnRequest.DoesNotExist as exc:
             raise Http404("No such VPN request.") from exc
 
@@ -91,24 +99,24 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
         """Add the progress bar, the history, and what the review needs."""
         context = super().get_context_data(**kwargs)
         vpn_request = self.object
-        context["steps"] = selectors.request_steps(request=vpn_request)
-        context["timeline"] = selectors.request_timeline(request=vpn_request)
+        context["steps"] = provisioning_selectors.request_steps(request=vpn_request)
+        context["timeline"] = request_selectors.request_timeline(request=vpn_request)
         context["resources"] = sorted(vpn_request.resources.all(), key=lambda r: (r.step, r.pk))
         context["live"] = vpn_request.stage in BUSY_STAGES
-        context.update(status.tunnel_status_context(self.request, vpn_request))
-        context["retryable"] = vpn_request.stage == Stage.FAILED
-        context["decommissionable"] = vpn_request.stage in DECOMMISSIONABLE_STAGES
         context.update(
-            duplicates=selectors.request_duplicates(request=vpn_request),
-            region_advice=selectors.request_region_advice(request=vpn_request),
-            intake_links=selectors.request_intake_links(request=vpn_request),
-            new_link=_new_link_shown(self.request, vpn_request.pk),
-            send_back_form=SendBackForm(),
-            editable=vpn_request.stage in intake.ENGINEER_EDITABLE_STAGES,
-            reviewable=vpn_request.stage == Stage.SUBMITTED,
-            linkable=vpn_request.stage not in TERMINAL_STAGES,
+            status_selectors.tunnel_status_context(
+                request=vpn_request, chart_window=self.request.GET.get("chart", "")
+            )
         )
-        context.update(config_pack_card_context(vpn_request=vpn_request))
+        context.update(
+            actions=request_selectors.request_actions(request=vpn_request, user=self.request.user),
+            duplicates=intake_selectors.request_duplicates(request=vpn_request),
+            region_advice=intake_selectors.request_region_advice(request=vpn_request),
+            intake_links=intake_selectors.request_intake_links(request=vpn_request),
+            new_link=new_link_shown(self.request, vpn_request.pk),
+            send_back_form=SendBackForm(),
+        )
+        context.update(pack_selectors.config_pack_card_context(request=vpn_request))
         return context
 
     def render_to_response(self, context, **response_kwargs):
@@ -119,7 +127,7 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
         return response
 
 
-# --- Intake: create, invite, review -----------------------------------------------------
+# --- A new customer link, shown once on the request page --------------------------------
 
 # A new link's URL travels to the request page in this short-lived signed cookie,
 # scoped to that page, so that the token is never stored on the server.
@@ -127,7 +135,8 @@ NEW_LINK_COOKIE = "vpn_new_intake_link"
 NEW_LINK_COOKIE_SALT = "vpn.intake.new-link"
 
 
-def _remember_new_link(response: HttpResponse, request: HttpRequest, new: NewLink) -> None:
+def new_link_remember(response: HttpResponse, request: HttpRequest, new: NewLink) -> None:
+    """Carry a new link's URL to its request's page, to be shown there once."""
     response.set_signed_cookie(
         NEW_LINK_COOKIE,
         json.dumps({"request": new.link.request_id, "url": new.url, "emailed": new.emailed}),
@@ -140,7 +149,8 @@ def _remember_new_link(response: HttpResponse, request: HttpRequest, new: NewLin
     )
 
 
-def _new_link_shown(request: HttpRequest, request_id: int) -> dict | None:
+def new_link_shown(request: HttpRequest, request_id: int) -> dict | None:
+    """The new link the cookie carries for this request's page, if any."""
     try:
         value = json.loads(
             request.get_signed_cookie(NEW_LINK_COOKIE, salt=NEW_LINK_COOKIE_SALT, max_age=300)
@@ -150,26 +160,17 @@ def _new_link_shown(request: HttpRequest, request_id: int) -> dict | None:
     return value if isinstance(value, dict) and value.get("request") == request_id else None
 
 
+# --- Create and edit --------------------------------------------------------------------
+
+
 def _duplicates_warn(http_request: HttpRequest, vpn_request: VpnRequest) -> None:
-    duplicates = list(selectors.request_duplicates(request=vpn_request))
+    duplicates = list(intake_selectors.request_duplicates(request=vpn_request))
     if duplicates:
         references = ", ".join(duplicate.reference for duplicate in duplicates)
         messages.warning(
             http_request,
             f"Possible duplicate: {references} is also open for this org and gateway IP.",
         )
-
-
-class ReviewQueueView(PermissionRequiredMixin, ListView):
-    """Submitted requests waiting for an engineer's review, longest waiting first."""
-
-    permission_required = "vpn.view_vpnrequest"
-    template_name = "vpn/intake/review_queue.html"
-    context_object_name = "requests"
-
-    def get_queryset(self):
-        """The submitted requests, flagged when they look like duplicates."""
-        return selectors.request_review_queue()
 
 
 class RequestCreateView(PermissionRequiredMixin, FormView):
@@ -204,38 +205,10 @@ class RequestCreateView(PermissionRequiredMixin, FormView):
         return super().get_context_data(title="New VPN request", **kwargs)
 
 
-class RequestInviteView(PermissionRequiredMixin, FormView):
-    """The engineer names the customer and contact; the contact gets a link to fill in
-    the rest themselves."""
-
-    permission_required = "vpn.add_vpnrequest"
-    template_name = "vpn/intake/invite_form.html"
-    form_class = InviteForm
-
-    def form_valid(self, form):
-        """Start the draft request, email the link, and show it for copying."""
-        values = form.intake.values
-        new = intake.intake_invite(
-            customer_name=values["customer_name"],
-            org_id=values["org_id"],
-            contact_name=values["contact_name"],
-            contact_email=values["contact_email"],
-            owner=self.request.user,
-        )
-        messages.success(self.request, f"{new.link.request.reference} created for the invitation.")
-        response = redirect(new.link.request)
-        _remember_new_link(response, self.request, new)
-        return response
-
-    def get_context_data(self, **kwargs):
-        """How long the link will work."""
-        return super().get_context_data(link_days=settings.INTAKE_LINK_DAYS, **kwargs)
-
-
 class RequestUpdateView(PermissionRequiredMixin, FormView):
     """The engineer edits a request before approval: fixes, or a region override."""
 
-    permission_required = "vpn.change_vpnrequest"
+    permission_required = request_selectors.ACTION_PERMISSIONS["edit"]
     template_name = "vpn/intake/request_form.html"
     form_class = RequestForm
 
@@ -244,10 +217,10 @@ class RequestUpdateView(PermissionRequiredMixin, FormView):
         if not self.has_permission():
             return self.handle_no_permission()
         try:
-            self.vpn_request = selectors.request_detail(pk=kwargs["pk"])
+            self.vpn_request = request_selectors.request_detail(pk=kwargs["pk"])
         except VpnRequest.DoesNotExist as exc:
             raise Http404("No such VPN request.") from exc
-        if self.vpn_request.stage not in intake.ENGINEER_EDITABLE_STAGES:
+        if self.vpn_request.stage not in ENGINEER_EDITABLE_STAGES:
             messages.error(
                 request,
                 f"{self.vpn_request.reference} is “{self.vpn_request.get_stage_display()}”; "
@@ -282,7 +255,7 @@ class RequestUpdateView(PermissionRequiredMixin, FormView):
             else:
                 messages.success(self.request, f"{self.vpn_request.reference} is saved.")
         except (intake.IntakeClosed, StageMoveError, IntakeInvalid) as exc:
-            messages.error(self.request, _problem(exc))
+            messages.error(self.request, refusal_message(exc))
         self.vpn_request.refresh_from_db()
         _duplicates_warn(self.request, self.vpn_request)
         return redirect(self.vpn_request)
@@ -292,14 +265,17 @@ class RequestUpdateView(PermissionRequiredMixin, FormView):
         return super().get_context_data(
             title=f"Edit {self.vpn_request.reference}",
             vpn_request=self.vpn_request,
-            duplicates=selectors.request_duplicates(request=self.vpn_request),
-            region_advice=selectors.request_region_advice(request=self.vpn_request),
+            duplicates=intake_selectors.request_duplicates(request=self.vpn_request),
+            region_advice=intake_selectors.request_region_advice(request=self.vpn_request),
             **kwargs,
         )
 
 
+# --- Actions on a request ---------------------------------------------------------------
+
+
 class RequestActionView(PermissionRequiredMixin, SingleObjectMixin, View):
-    """Base of the review buttons: POST only, on one request, then back to its page."""
+    """Base of the request page's buttons: POST only, on one request, then back to its page."""
 
     model = VpnRequest
     http_method_names = ["post"]
@@ -310,7 +286,7 @@ class RequestActionView(PermissionRequiredMixin, SingleObjectMixin, View):
         try:
             self.act(self.object)
         except (intake.IntakeClosed, StageMoveError, IntakeInvalid) as exc:
-            messages.error(request, _problem(exc))
+            messages.error(request, refusal_message(exc))
         return redirect(self.object)
 
     def act(self, vpn_request: VpnRequest) -> None:
@@ -318,81 +294,7 @@ class RequestActionView(PermissionRequiredMixin, SingleObjectMixin, View):
         raise ImproperlyConfigured(f"{type(self).__name__} must define act().")
 
 
-class RequestApproveView(RequestActionView):
-    """Approve a submitted request."""
-
-    permission_required = "vpn.approve_vpnrequest"
-
-    def act(self, vpn_request):
-        """Approve through the stage service."""
-        intake.request_approve(request_id=vpn_request.pk, actor=self.request.user)
-        messages.success(self.request, f"{vpn_request.reference} is approved.")
-
-
-class RequestSendBackView(RequestActionView):
-    """Send a submitted request back to the customer with a message."""
-
-    permission_required = "vpn.approve_vpnrequest"
-
-    def act(self, vpn_request):
-        """Move it to "changes requested" and email the contact a fresh link."""
-        form = SendBackForm(self.request.POST)
-        if not form.is_valid():
-            raise StageMoveError(" ".join(form.errors["message"]))
-        _, new = intake.request_send_back(
-            request_id=vpn_request.pk, message=form.cleaned_data["message"], actor=self.request.user
-        )
-        contact = vpn_request.customer.contact_email
-        if new.emailed:
-            messages.success(self.request, f"Sent back to the customer; {contact} was emailed.")
-        else:
-            messages.warning(
-                self.request,
-                "Sent back to the customer, but no email went out: pass on the link below.",
-            )
-            self.new_link = new
-
-    def post(self, request, *args, **kwargs):
-        """Show the fresh link for copying when it could not be emailed."""
-        self.new_link = None
-        response = super().post(request, *args, **kwargs)
-        if self.new_link is not None:
-            _remember_new_link(response, request, self.new_link)
-        return response
-
-
-class IntakeLinkCreateView(RequestActionView):
-    """Make a new customer link for a request still in intake, and email it."""
-
-    permission_required = "vpn.add_vpnrequest"
-
-    def post(self, request, *args, **kwargs):
-        """Make the link and show it once on the request page."""
-        self.object = self.get_object()
-        if self.object.stage in TERMINAL_STAGES:
-            messages.error(request, f"{self.object.reference} is closed; it needs no link.")
-            return redirect(self.object)
-        new = intake.intake_link_create(request_id=self.object.pk, created_by=request.user)
-        response = redirect(self.object)
-        _remember_new_link(response, request, new)
-        return response
-
-
-class IntakeLinkRevokeView(PermissionRequiredMixin, SingleObjectMixin, View):
-    """Stop a customer link from working."""
-
-    permission_required = "vpn.change_vpnrequest"
-    model = IntakeLink
-    http_method_names = ["post"]
-
-    def post(self, request, *args, **kwargs):
-        """Revoke it and go back to its request."""
-        link = intake.intake_link_revoke(link_id=self.get_object().pk, actor=request.user)
-        messages.success(request, "The link is revoked: it no longer opens anything.")
-        return redirect(link.request)
-
-
-def _problem(exc: Exception) -> str:
+def refusal_message(exc: Exception) -> str:
     """A refused action in words for the engineer."""
     if isinstance(exc, IntakeInvalid):
         details = "; ".join(
@@ -404,13 +306,11 @@ def _problem(exc: Exception) -> str:
 
 # --- Provisioning: retry, decommission --------------------------------------------------
 
-DECOMMISSIONABLE_STAGES = (*OPERATIONAL_STAGES, Stage.FAILED)
-
 
 class RequestRetryView(RequestActionView):
     """Resume a failed request at the step where it stopped."""
 
-    permission_required = "vpn.approve_vpnrequest"
+    permission_required = request_selectors.ACTION_PERMISSIONS["retry"]
 
     def act(self, vpn_request):
         """Retry through the stage service; the step's job starts on commit."""
@@ -421,8 +321,8 @@ class RequestRetryView(RequestActionView):
 class RequestDecommissionView(PermissionRequiredMixin, DetailView):
     """Ask for confirmation, then delete every AWS resource of the request."""
 
-    permission_required = "vpn.operate_vpnrequest"
-    template_name = "vpn/request_decommission.html"
+    permission_required = request_selectors.ACTION_PERMISSIONS["decommission"]
+    template_name = "vpn/requests/request_decommission.html"
     context_object_name = "vpn_request"
     model = VpnRequest
 
@@ -432,13 +332,13 @@ class RequestDecommissionView(PermissionRequiredMixin, DetailView):
         context["resources"] = sorted(
             self.object.resources.filter(deleted_at__isnull=True), key=lambda r: (-r.step, -r.pk)
         )
-        context["allowed"] = self.object.stage in DECOMMISSIONABLE_STAGES
+        context["allowed"] = self.object.stage in request_selectors.DECOMMISSIONABLE_STAGES
         return context
 
     def post(self, request, *args, **kwargs):
         """Start decommissioning (the teardown job starts on commit)."""
         vpn_request = self.get_object()
-        if vpn_request.stage not in DECOMMISSIONABLE_STAGES:
+        if vpn_request.stage not in request_selectors.DECOMMISSIONABLE_STAGES:
             messages.error(
                 request,
                 f"{vpn_request.reference} is “{vpn_request.get_stage_display()}”: "

@@ -1,0 +1,7 @@
+"""Reads for the pages and commands, one module per domain.
+
+`requests` (the dashboard, a request's page and history), `intake` (the review queue,
+customer links, region advice, duplicates, the stored answers), `provisioning` (the
+five setup steps), `status` (tunnel health, uptime, the status JSON) and `packs` (config
+pack versions and downloads). Import the domain's module: nothing is re-exported here.
+"""

@@ -1,0 +1,217 @@
+"""Reads of requests: the dashboard's list with its filters, one request's page, its stage
+history and timeline, and which of its actions the page offers to whom."""
+
+import re
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, Q, QuerySet
+
+from vpn.choices import (
+    ENGINEER_EDITABLE_STAGES,
+    INTAKE_STAGES,
+    OPERATIONAL_STAGES,
+    PROVISIONING_STAGES,
+    TERMINAL_STAGES,
+    RedundancyRisk,
+    Stage,
+)
+from vpn.models import AwsResource, StageTransition, Tunnel, TunnelStatusChange, VpnRequest
+from vpn.selectors.status import with_redundancy_risk
+
+# Named groups of stages offered by the dashboard's stage filter.
+STAGE_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "attention": (
+        "Needs attention",
+        (Stage.SUBMITTED, Stage.FAILED, Stage.DOWN, Stage.DEGRADED),
+    ),
+    "intake": ("Intake", INTAKE_STAGES),
+    "provisioning": ("Provisioning", (Stage.APPROVED, *PROVISIONING_STAGES)),
+    "operational": ("Operational", OPERATIONAL_STAGES),
+    "closed": ("Closed", (Stage.DECOMMISSIONING, *TERMINAL_STAGES)),
+}
+
+_REFERENCE = re.compile(r"^\s*vpn-0*(\d+)\s*$", re.IGNORECASE)
+
+
+# The dashboard's health filter: a redundancy risk, or "attention" for down or high.
+HEALTH_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "attention": ("Down or at risk", (RedundancyRisk.DOWN, RedundancyRisk.HIGH)),
+    RedundancyRisk.DOWN.value: ("Down: no tunnel up", (RedundancyRisk.DOWN,)),
+    RedundancyRisk.HIGH.value: ("High risk: one tunnel up", (RedundancyRisk.HIGH,)),
+    RedundancyRisk.LOW.value: ("Low risk: all tunnels up", (RedundancyRisk.LOW,)),
+}
+# The dashboard's orders: newest activity first, or worst health first.
+SORTS = {"updated": ("-updated_at", "-pk"), "health": ("health_rank", "-updated_at", "-pk")}
+
+
+def request_list(
+    *,
+    search: str = "",
+    stage: str = "",
+    region: str = "",
+    owner_id: int | None = None,
+    health: str = "",
+    sort: str = "updated",
+) -> QuerySet[VpnRequest]:
+    """Requests for the dashboard with customers, tunnels and redundancy risk; newest
+    activity first, or (`sort="health"`) the worst health first."""
+    requests = with_redundancy_risk(
+        VpnRequest.objects.select_related("customer", "owner").prefetch_related(
+            Prefetch("tunnels", queryset=Tunnel.objects.order_by("position"))
+        )
+    )
+    search = search.strip()
+    if search:
+        condition = (
+            Q(customer__name__icontains=search)
+            | Q(customer__org_id__icontains=search)
+            | Q(customer__contact_email__icontains=search)
+        )
+        if match := _REFERENCE.match(search):
+            condition |= Q(pk=int(match.group(1)))
+        if re.fullmatch(r"[\d.]+", search):
+            condition |= Q(customer_gateway_ip__startswith=search)
+        requests = requests.filter(condition)
+    if stage in STAGE_GROUPS:
+        requests = requests.filter(stage__in=STAGE_GROUPS[stage][1])
+    elif stage in Stage.values:
+        requests = requests.filter(stage=stage)
+    if region:
+        requests = requests.filter(region=region)
+    if owner_id is not None:
+        requests = requests.filter(owner_id=owner_id)
+    if health in HEALTH_FILTERS:
+        requests = requests.filter(redundancy_risk__in=HEALTH_FILTERS[health][1])
+    return requests.order_by(*SORTS.get(sort, SORTS["updated"]))
+
+
+def request_detail(*, pk: int) -> VpnRequest:
+    """One request with its customer, owner, tunnels, AWS resources and redundancy risk."""
+    return with_redundancy_risk(
+        VpnRequest.objects.select_related("customer", "owner").prefetch_related(
+            Prefetch("tunnels", queryset=Tunnel.objects.order_by("position")), "resources"
+        )
+    ).get(pk=pk)
+
+
+def request_transitions(*, request: VpnRequest) -> QuerySet[StageTransition]:
+    """The request's stage history, newest first."""
+    return request.transitions.select_related("actor").order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One line of a request's timeline: a stage move or an AWS resource event."""
+
+    at: object
+    title: str
+    detail: str = ""
+    note: str = ""
+    detail_is_id: bool = False  # an AWS id: shown in monospace
+
+
+def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
+    """Stage moves, AWS resources created and deleted, and the latest tunnel status
+    changes, newest first."""
+    events = [
+        TimelineEvent(
+            at=t.created_at,
+            title=t.get_to_stage_display(),
+            detail=f"from {t.get_from_stage_display()} · {t.actor_display}",
+            note=t.note,
+        )
+        for t in request_transitions(request=request)
+    ]
+    for resource in request.resources.all():
+        events.append(
+            TimelineEvent(
+                at=resource.created_at,
+                title=f"{resource.get_role_display()} created",
+                detail=resource.resource_id,
+                detail_is_id=True,
+            )
+        )
+        if resource.deleted_at:
+            released = resource.state == AwsResource.RELEASED
+            events.append(
+                TimelineEvent(
+                    at=resource.deleted_at,
+                    title=f"{resource.get_role_display()} "
+                    + ("released" if released else "deleted"),
+                    detail=resource.resource_id,
+                    detail_is_id=True,
+                    note="Another VPN from the same device still uses it." if released else "",
+                )
+            )
+    if request.customer_confirmed_at:
+        events.append(
+            TimelineEvent(
+                at=request.customer_confirmed_at,
+                title="Customer confirmed their side is configured",
+                detail="customer",
+            )
+        )
+    changes = (
+        TunnelStatusChange.objects.filter(tunnel__request=request)
+        .select_related("tunnel")
+        .order_by("-changed_at", "-pk")[:TIMELINE_TUNNEL_CHANGES]
+    )
+    for change in changes:
+        events.append(
+            TimelineEvent(
+                at=change.changed_at,
+                title=f"Tunnel {change.tunnel.position} {change.get_new_status_display().lower()}",
+                detail=f"was {change.get_old_status_display().lower()}"
+                + (" · alerted" if change.alerted else ""),
+                note=change.message,
+            )
+        )
+    return sorted(events, key=lambda event: event.at, reverse=True)
+
+
+# The timeline shows at most this many of the latest tunnel status changes.
+TIMELINE_TUNNEL_CHANGES = 50
+
+
+# Stages from which a request may be decommissioned: its VPN exists, or building it failed.
+DECOMMISSIONABLE_STAGES = (*OPERATIONAL_STAGES, Stage.FAILED)
+
+# The permission each action of the request page needs; the action's view checks the same.
+ACTION_PERMISSIONS = {
+    "edit": "vpn.change_vpnrequest",
+    "review": "vpn.approve_vpnrequest",
+    "retry": "vpn.approve_vpnrequest",
+    "decommission": "vpn.operate_vpnrequest",
+    "link_create": "vpn.add_vpnrequest",
+    "link_revoke": "vpn.change_vpnrequest",
+}
+
+
+@dataclass(frozen=True)
+class RequestActions:
+    """The actions the request page offers one user: each is offered only when the
+    request's stage allows it and the user holds its permission."""
+
+    edit: bool  # edit the intake (before approval)
+    review: bool  # approve, or send back to the customer
+    retry: bool  # resume a failed request at its step
+    decommission: bool
+    link_create: bool  # make a new customer link
+    link_revoke: bool  # revoke an active customer link
+
+
+def request_actions(
+    *, request: VpnRequest, user: AbstractBaseUser | AnonymousUser
+) -> RequestActions:
+    """Which actions the request page offers `user` on `request`."""
+    allowed = {name: user.has_perm(permission) for name, permission in ACTION_PERMISSIONS.items()}
+    stage = request.stage
+    return RequestActions(
+        edit=allowed["edit"] and stage in ENGINEER_EDITABLE_STAGES,
+        review=allowed["review"] and stage == Stage.SUBMITTED,
+        retry=allowed["retry"] and stage == Stage.FAILED,
+        decommission=allowed["decommission"] and stage in DECOMMISSIONABLE_STAGES,
+        link_create=allowed["link_create"] and stage not in TERMINAL_STAGES,
+        link_revoke=allowed["link_revoke"],
+    )

@@ -1,0 +1,132 @@
+"""Intake pages for solutions engineers: the review queue, inviting a customer, the
+review's approve and send back, and customer links."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.shortcuts import redirect
+from django.views.generic import FormView, ListView, View
+from django.views.generic.detail import SingleObjectMixin
+
+from vpn.choices import TERMINAL_STAGES
+from vpn.forms import InviteForm, SendBackForm
+from vpn.models import IntakeLink
+from vpn.selectors import intake as intake_selectors
+from vpn.selectors import requests as request_selectors
+from vpn.services import intake
+from vpn.services.stages import StageMoveError
+from vpn.views.requests import RequestActionView, new_link_remember
+
+
+class ReviewQueueView(PermissionRequiredMixin, ListView):
+    """Submitted requests waiting for an engineer's review, longest waiting first."""
+
+    permission_required = "vpn.view_vpnrequest"
+    template_name = "vpn/intake/review_queue.html"
+    context_object_name = "requests"
+
+    def get_queryset(self):
+        """The submitted requests, flagged when they look like duplicates."""
+        return intake_selectors.request_review_queue()
+
+
+class RequestInviteView(PermissionRequiredMixin, FormView):
+    """The engineer names the customer and contact; the contact gets a link to fill in
+    the rest themselves."""
+
+    permission_required = "vpn.add_vpnrequest"
+    template_name = "vpn/intake/invite_form.html"
+    form_class = InviteForm
+
+    def form_valid(self, form):
+        """Start the draft request, email the link, and show it for copying."""
+        values = form.intake.values
+        new = intake.intake_invite(
+            customer_name=values["customer_name"],
+            org_id=values["org_id"],
+            contact_name=values["contact_name"],
+            contact_email=values["contact_email"],
+            owner=self.request.user,
+        )
+        messages.success(self.request, f"{new.link.request.reference} created for the invitation.")
+        response = redirect(new.link.request)
+        new_link_remember(response, self.request, new)
+        return response
+
+    def get_context_data(self, **kwargs):
+        """How long the link will work."""
+        return super().get_context_data(link_days=settings.INTAKE_LINK_DAYS, **kwargs)
+
+
+class RequestApproveView(RequestActionView):
+    """Approve a submitted request."""
+
+    permission_required = request_selectors.ACTION_PERMISSIONS["review"]
+
+    def act(self, vpn_request):
+        """Approve through the stage service."""
+        intake.request_approve(request_id=vpn_request.pk, actor=self.request.user)
+        messages.success(self.request, f"{vpn_request.reference} is approved.")
+
+
+class RequestSendBackView(RequestActionView):
+    """Send a submitted request back to the customer with a message."""
+
+    permission_required = request_selectors.ACTION_PERMISSIONS["review"]
+
+    def act(self, vpn_request):
+        """Move it to "changes requested" and email the contact a fresh link."""
+        form = SendBackForm(self.request.POST)
+        if not form.is_valid():
+            raise StageMoveError(" ".join(form.errors["message"]))
+        _, new = intake.request_send_back(
+            request_id=vpn_request.pk, message=form.cleaned_data["message"], actor=self.request.user
+        )
+        contact = vpn_request.customer.contact_email
+        if new.emailed:
+            messages.success(self.request, f"Sent back to the customer; {contact} was emailed.")
+        else:
+            messages.warning(
+                self.request,
+                "Sent back to the customer, but no email went out: pass on the link below.",
+            )
+            self.new_link = new
+
+    def post(self, request, *args, **kwargs):
+        """Show the fresh link for copying when it could not be emailed."""
+        self.new_link = None
+        response = super().post(request, *args, **kwargs)
+        if self.new_link is not None:
+            new_link_remember(response, request, self.new_link)
+        return response
+
+
+class IntakeLinkCreateView(RequestActionView):
+    """Make a new customer link for a request still in intake, and email it."""
+
+    permission_required = request_selectors.ACTION_PERMISSIONS["link_create"]
+
+    def post(self, request, *args, **kwargs):
+        """Make the link and show it once on the request page."""
+        self.object = self.get_object()
+        if self.object.stage in TERMINAL_STAGES:
+            messages.error(request, f"{self.object.reference} is closed; it needs no link.")
+            return redirect(self.object)
+        new = intake.intake_link_create(request_id=self.object.pk, created_by=request.user)
+        response = redirect(self.object)
+        new_link_remember(response, request, new)
+        return response
+
+
+class IntakeLinkRevokeView(PermissionRequiredMixin, SingleObjectMixin, View):
+    """Stop a customer link from working."""
+
+    permission_required = request_selectors.ACTION_PERMISSIONS["link_revoke"]
+    model = IntakeLink
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        """Revoke it and go back to its request."""
+        link = intake.intake_link_revoke(link_id=self.get_object().pk, actor=request.user)
+        messages.success(request, "The link is revoked: it no longer opens anything.")
+        return redirect(link.request)
