@@ -1,33 +1,57 @@
 """Settings of the portal: the only module that reads the environment.
 
-Every value comes from an environment variable (or `.env`), through django-environ,
-with defaults that suit development: SQLite, console email, debug on. Production sets
-`DJANGO_DEBUG=false`, which makes `DJANGO_SECRET_KEY` and `PSK_ENCRYPTION_KEYS`
-mandatory and turns on the HTTPS settings.
+Every value comes from an environment variable (or `.env`), through django-environ.
+Debug is off unless `DJANGO_DEBUG=true` (`make run` sets it): without debug,
+`DJANGO_SECRET_KEY` and `PSK_ENCRYPTION_KEYS` are mandatory and the HTTPS settings are
+on. The other defaults suit development: SQLite, console email, a local Redis.
 """
 
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-# Development values; never used with debug off (see below).
+# Development values, committed on purpose so that `make run` works on a fresh clone;
+# never used with debug off.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"  # noqa: S105
 _DEV_PSK_KEY = "ZGV2LW9ubHktcHNrLWtleS1kby1ub3QtdXNlLTEyMzQ="
 
-if DEBUG:
-    SECRET_KEY = env("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY)
-    PSK_ENCRYPTION_KEYS = env.list("PSK_ENCRYPTION_KEYS", default=[_DEV_PSK_KEY])
-else:
-    SECRET_KEY = env("DJANGO_SECRET_KEY")
-    # Fernet keys; the first encrypts, all decrypt (so keys can be rotated).
-    PSK_ENCRYPTION_KEYS = env.list("PSK_ENCRYPTION_KEYS")
+
+def _secret(name: str, *, development_value: str) -> str:
+    """The secret in variable `name`; the repository's development value only in debug.
+
+    Without debug a missing (or committed) value stops the portal at start-up, naming the
+    variable, rather than letting it encrypt keys with a value anyone can read.
+    """
+    value = env.str(name, default="").strip()
+    if DEBUG:
+        return value or development_value
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set. It is required unless DJANGO_DEBUG=true (see .env.example)."
+        )
+    if development_value in value:
+        raise ImproperlyConfigured(
+            f"{name} holds the development value committed in the repository; "
+            "set a secret of your own (see .env.example)."
+        )
+    return value
+
+
+SECRET_KEY = _secret("DJANGO_SECRET_KEY", development_value=_DEV_SECRET_KEY)
+# Fernet keys, comma-separated; the first encrypts, all decrypt (so keys can be rotated).
+PSK_ENCRYPTION_KEYS = [
+    key.strip()
+    for key in _secret("PSK_ENCRYPTION_KEYS", development_value=_DEV_PSK_KEY).split(",")
+    if key.strip()
+]
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
