@@ -184,13 +184,36 @@ TEST_REQUIRE_SERVICES = env.bool("TEST_REQUIRE_SERVICES", default=False)
 # The Redis database the tests use (and empty): never the portal's own.
 TEST_REDIS_DB = env.int("TEST_REDIS_DB", default=13)
 
+# Logging: one console handler, and every handler redacts customer-link tokens and
+# pre-shared keys (portal.log_redaction). LOG_LEVEL=DEBUG opens the portal's own loggers
+# and the queue's, never the AWS SDK's below INFO: at DEBUG botocore logs request
+# parameters and response bodies, which carry the tunnels' pre-shared keys.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "portal.log_redaction.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Handlers that libraries attach themselves would bypass the redaction: Django's
+        # (its console, the runserver access log, mail to ADMINS) and redis-py's. Their
+        # records go to the root's handler instead.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        "push_response": {"handlers": [], "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        "botocore": {"level": "INFO"},
+        "boto3": {"level": "INFO"},
+        "s3transfer": {"level": "INFO"},
+        "urllib3": {"level": "INFO"},
+    },
 }
 
 if not DEBUG:
