@@ -2,10 +2,10 @@
 
 The portal's own `LOGGING` is installed at DEBUG (what `LOG_LEVEL=DEBUG` does), with its
 handlers writing to a buffer instead of the console, filters and all. A provisioning, a
-key rotation, status refreshes and the customer's link (valid, expired, revoked, unknown,
-rate limited, through the test client and through the runserver's own request handler,
-which writes the access log) then run for real, and the buffer is searched for every
-key the database holds and every token.
+key rotation, status refreshes and the customer's link (valid, expired, revoked,
+unknown, rate limited, refused input; through the test client and through runserver's
+own request handler, which writes the access log) then run for real, and the buffer is
+searched for every key the database holds and every token.
 """
 
 import copy
@@ -178,6 +178,7 @@ def test_provisioning_status_and_customer_link_log_no_secret(
         f"/intake/{tokens['unknown']}/": 404,
         f"/intake/{tokens['unknown']}/pack/zip/": 404,
         f"/intake/{tokens['valid'][:-1]}/": 404,
+        f"/intake/{tokens['valid']}/?step=%00": 400,
     }
     for path, status in expected.items():
         assert client.get(path).status_code == status, path
@@ -198,6 +199,7 @@ def test_provisioning_status_and_customer_link_log_no_secret(
     assert f"Not Found: /intake/{REDACTED}/" in text
     assert f"Gone: /intake/{REDACTED}/" in text
     assert f"Too Many Requests: /intake/{REDACTED}/" in text
+    assert f"Bad Request: /intake/{REDACTED}/" in text
     assert f'django.server: "GET /intake/{REDACTED}/ HTTP/1.1" 200' in text
 
 

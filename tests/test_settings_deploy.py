@@ -1,4 +1,5 @@
-"""Deployment settings: debug is off unless asked for, and no committed key is used without it.
+"""Deployment settings: debug is off unless asked for, no committed key is used without it,
+and the cache is a Redis database beside the queue's.
 
 Each test starts Django in a subprocess with a clean environment (only what the test
 names), as a deployment that forgot a variable would.
@@ -100,3 +101,34 @@ def test_the_test_suite_runs_without_debug_and_with_keys_of_its_own():
     assert settings_test.DEBUG is False
     assert settings.SECRET_KEY != DEV_SECRET_KEY
     assert DEV_PSK_KEY not in settings.PSK_ENCRYPTION_KEYS
+
+
+@pytest.mark.parametrize(
+    ("variables", "backend", "location"),
+    [
+        # The cache sits beside the queue, on a database of its own.
+        ({"REDIS_URL": "redis://cache.example:6380/0"}, "redis", "redis://cache.example:6380/1"),
+        (
+            {"REDIS_URL": "redis://queue.example:6379/0", "CACHE_URL": "redis://c.example/4"},
+            "redis",
+            "redis://c.example/4",
+        ),
+        # No Redis at all (jobs in the web process): the process's own memory.
+        ({"RQ_ASYNC": "false"}, "locmem", ""),
+    ],
+)
+def test_the_cache_is_redis_beside_the_queue(variables, backend, location):
+    env = _production_env(**variables)
+    configured = _settings_value(
+        "settings.CACHES['default']['BACKEND'], settings.CACHES['default'].get('LOCATION', '')",
+        env,
+    )
+    assert backend in configured.lower()
+    assert location in configured
+
+
+def test_a_cache_on_the_queues_database_is_refused():
+    env = _production_env(REDIS_URL="redis://127.0.0.1:6379/2", CACHE_URL="redis://127.0.0.1/2")
+    result = _run("manage.py", "check", env=env)
+    assert result.returncode != 0
+    assert "The cache would share the queue's Redis database" in result.stderr
