@@ -1,33 +1,59 @@
 """Settings of the portal: the only module that reads the environment.
 
-Every value comes from an environment variable (or `.env`), through django-environ,
-with defaults that suit development: SQLite, console email, debug on. Production sets
-`DJANGO_DEBUG=false`, which makes `DJANGO_SECRET_KEY` and `PSK_ENCRYPTION_KEYS`
-mandatory and turns on the HTTPS settings.
+Every value comes from an environment variable (or `.env`), through django-environ.
+Debug is off unless `DJANGO_DEBUG=true` (`make run` sets it): without debug,
+`DJANGO_SECRET_KEY` and `PSK_ENCRYPTION_KEYS` are mandatory and the HTTPS settings are
+on. The other defaults suit development: SQLite, console email, a local Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-# Development values; never used with debug off (see below).
+# Development values, committed on purpose so that `make run` works on a fresh clone;
+# never used with debug off.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"  # noqa: S105
 _DEV_PSK_KEY = "ZGV2LW9ubHktcHNrLWtleS1kby1ub3QtdXNlLTEyMzQ="
 
-if DEBUG:
-    SECRET_KEY = env("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY)
-    PSK_ENCRYPTION_KEYS = env.list("PSK_ENCRYPTION_KEYS", default=[_DEV_PSK_KEY])
-else:
-    SECRET_KEY = env("DJANGO_SECRET_KEY")
-    # Fernet keys; the first encrypts, all decrypt (so keys can be rotated).
-    PSK_ENCRYPTION_KEYS = env.list("PSK_ENCRYPTION_KEYS")
+
+def _secret(name: str, *, development_value: str) -> str:
+    """The secret in variable `name`; the repository's development value only in debug.
+
+    Without debug a missing (or committed) value stops the portal at start-up, naming the
+    variable, rather than letting it encrypt keys with a value anyone can read.
+    """
+    value = env.str(name, default="").strip()
+    if DEBUG:
+        return value or development_value
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set. It is required unless DJANGO_DEBUG=true (see .env.example)."
+        )
+    if development_value in value:
+        raise ImproperlyConfigured(
+            f"{name} holds the development value committed in the repository; "
+            "set a secret of your own (see .env.example)."
+        )
+    return value
+
+
+SECRET_KEY = _secret("DJANGO_SECRET_KEY", development_value=_DEV_SECRET_KEY)
+# Fernet keys, comma-separated; the first encrypts, all decrypt (so keys can be rotated).
+PSK_ENCRYPTION_KEYS = [
+    key.strip()
+    for key in _secret("PSK_ENCRYPTION_KEYS", development_value=_DEV_PSK_KEY).split(",")
+    if key.strip()
+]
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -41,11 +67,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_rq",
+    "axes",
     "vpn",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A NUL or non-UTF-8 byte in a query string, form or cookie is a 400 for every page.
+    "portal.middleware.UnreadableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -54,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -87,6 +118,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "vpn:dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -107,6 +143,47 @@ RQ_ASYNC = env.bool("RQ_ASYNC", default=True)
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600, "ASYNC": RQ_ASYNC},
 }
+
+
+def _redis_database(url: str, database: int) -> str:
+    """Redis URL `url` pointing at database `database` (a path in the URL wins over options)."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def _redis_target(url: str) -> tuple[str | None, int, str]:
+    """The server and database a Redis URL names: (host, port, database)."""
+    parts = urlsplit(url)
+    return parts.hostname, parts.port or 6379, parts.path.strip("/") or "0"
+
+
+# Cache. The customer link's rate limits and the login throttling's counters live here,
+# so every process must share it: Redis, on a database of its own, never the queue's
+# (`cache.clear()` empties its whole database). CACHE_URL names it; by default it is
+# database 1 of REDIS_URL's server. Only when there is no Redis at all (RQ_ASYNC=false, as
+# `make run` does when no Redis can be had) is it each process's own memory, and the
+# limits then count per process.
+CACHE_URL = env("CACHE_URL", default="")
+if not CACHE_URL and not RQ_ASYNC:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # django-axes warns that counters in memory are not shared: with jobs running in the
+    # web process there is only the one process.
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+elif not CACHE_URL or urlsplit(CACHE_URL).scheme in ("redis", "rediss"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL or _redis_database(REDIS_URL, 1),
+            # A stalled Redis must fail a page, not hang it.
+            "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
+        }
+    }
+    if _redis_target(CACHES["default"]["LOCATION"]) == _redis_target(REDIS_URL):
+        raise ImproperlyConfigured(
+            "The cache would share the queue's Redis database (REDIS_URL), and clearing "
+            "the cache would empty the queue: set CACHE_URL to another database."
+        )
+else:
+    CACHES = {"default": env.cache_url("CACHE_URL")}
 
 # AWS. With AWS_ENDPOINT_URL set (the local sandbox), boto3 talks to it instead of AWS.
 AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default=None)
@@ -159,14 +236,39 @@ DASHBOARD_PAGE_SIZE = 25
 TEST_REQUIRE_SERVICES = env.bool("TEST_REQUIRE_SERVICES", default=False)
 # The Redis database the tests use (and empty): never the portal's own.
 TEST_REDIS_DB = env.int("TEST_REDIS_DB", default=13)
+# The Redis database the tests' cache uses (and empties); neither the portal's nor the above.
+TEST_CACHE_REDIS_DB = env.int("TEST_CACHE_REDIS_DB", default=14)
 
+# Logging: one console handler, and every handler redacts customer-link tokens and
+# pre-shared keys (portal.log_redaction). LOG_LEVEL=DEBUG opens the portal's own loggers
+# and the queue's, never the AWS SDK's below INFO: at DEBUG botocore logs request
+# parameters and response bodies, which carry the tunnels' pre-shared keys.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "portal.log_redaction.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Handlers that libraries attach themselves would bypass the redaction: Django's
+        # (its console, the runserver access log, mail to ADMINS) and redis-py's. Their
+        # records go to the root's handler instead.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        "push_response": {"handlers": [], "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        "botocore": {"level": "INFO"},
+        "boto3": {"level": "INFO"},
+        "s3transfer": {"level": "INFO"},
+        "urllib3": {"level": "INFO"},
+    },
 }
 
 if not DEBUG:
@@ -201,9 +303,23 @@ INTAKE_RATE_LIMIT_PER_TOKEN = env.int("INTAKE_RATE_LIMIT_PER_TOKEN", default=60)
 # counts REMOTE_ADDR (a client could otherwise pick its own address).
 INTAKE_TRUSTED_PROXY_COUNT = env.int("INTAKE_TRUSTED_PROXY_COUNT", default=0)
 
-# The rate limits' counters live in the cache: per process in development, shared
-# across processes in production with CACHE_URL=redis://host:6379/1.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- Login throttling -------------------------------------------------------------------
+# django-axes: after AXES_FAILURE_LIMIT failed logins for one username from one address,
+# that pair is locked out for AXES_COOLOFF_MINUTES (counted from the lock-out; attempts
+# meanwhile, even with the right password, are refused and do not extend it). The
+# counters live in the shared cache above; the address is the one the customer link's
+# limits count (vpn.views.clients.client_ip, behind INTAKE_TRUSTED_PROXY_COUNT proxies).
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "vpn.views.clients.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The cache handler keeps no rows, so the admin pages for them would stay empty.
+AXES_ENABLE_ADMIN = False
 
 # --- Config packs -----------------------------------------------------------------------
 # Every version of every config pack (PDFs and zips, vpn.services.packs) is kept in the

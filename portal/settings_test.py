@@ -1,16 +1,35 @@
-"""Settings for the test suite: the real settings with faster password hashing.
+"""Settings for the test suite: the production settings, with test keys and faster hashing.
 
-Reads nothing from the environment itself; the database and Redis still come from
-`DATABASE_URL` and `REDIS_URL` (PostgreSQL and a real Redis in CI).
+Debug stays off, as in production, so the tests exercise the settings a deployment runs.
+Two things differ: the keys are the suite's own (set here, before the real settings read
+them, so the repository's development keys are not used outside debug either), and the
+HTTPS-only settings are off, because the test client and the browser tests' live server
+speak plain HTTP. The database and Redis still come from `DATABASE_URL` and `REDIS_URL`
+(PostgreSQL and a real Redis in CI); the queue and the cache each use a Redis database of
+the tests' own (`TEST_REDIS_DB`, `TEST_CACHE_REDIS_DB`).
 """
 
+import os
 from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from django.core.exceptions import ImproperlyConfigured
+
+# Keys for test data only: made up for the suite, never a deployment's.
+os.environ["DJANGO_SECRET_KEY"] = "test-suite-secret-key-signing-nothing-outside-the-tests"  # noqa: S105
+os.environ["PSK_ENCRYPTION_KEYS"] = "ZmVybmV0LWtleS1vZi10aGUtdGVzdC1zdWl0ZS1vayE="
 
 from portal.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AWS_SANDBOX_STATE_DELAY = 0.0
+
+# Plain HTTP in tests: no redirect to HTTPS, and cookies a browser sends over HTTP.
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
 
 # Tests use their own Redis database, so that a worker started by `make run` on the same
 # Redis never takes a test's jobs (and the tests never empty the portal's queue). The
@@ -20,3 +39,29 @@ TEST_REDIS_URL = urlunsplit(_redis._replace(path=f"/{TEST_REDIS_DB}"))  # noqa: 
 RQ_QUEUES = {
     "default": {**RQ_QUEUES["default"], "URL": TEST_REDIS_URL, "ASYNC": True},  # noqa: F405
 }
+
+# The cache (rate limits, login throttling) on a Redis database of the tests' own too:
+# the tests clear it before and after each test. Without a Redis that answers (a machine
+# without one, services not required) it is in memory, and the tests that need it shared
+# skip.
+if TEST_CACHE_REDIS_DB == TEST_REDIS_DB:  # noqa: F405
+    raise ImproperlyConfigured("TEST_CACHE_REDIS_DB must differ from TEST_REDIS_DB (the queue's).")
+TEST_CACHE_URL = urlunsplit(_redis._replace(path=f"/{TEST_CACHE_REDIS_DB}"))  # noqa: F405
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+if TEST_REQUIRE_SERVICES or _redis_answers(TEST_CACHE_URL):  # noqa: F405
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": TEST_CACHE_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
+# Development: debug on, which also lets the portal use the repository's development keys
+# (with debug off it refuses to start without keys of its own).
+export DJANGO_DEBUG="${DJANGO_DEBUG:-true}"
 export PORT="${PORT:-8000}"
 export SANDBOX_PORT="${SANDBOX_PORT:-5055}"
 # Links in emails point at this server unless told otherwise.

@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from vpn.models import StageTransition, VpnRequest
 
@@ -22,8 +23,10 @@ def test_seed_demo_is_idempotent_and_prints_credentials():
 
     call_command("seed_demo", stdout=StringIO())
     assert VpnRequest.objects.count() == count
-    assert authenticate(username="admin", password="admin").is_superuser
-    assert authenticate(username="se", password="se").has_perm("vpn.approve_vpnrequest")
+    # Login throttling needs the request a login comes with.
+    login = RequestFactory().post("/login/")
+    assert authenticate(login, username="admin", password="admin").is_superuser
+    assert authenticate(login, username="se", password="se").has_perm("vpn.approve_vpnrequest")
 
 
 @pytest.mark.django_db

@@ -3,8 +3,11 @@
 Written here rather than taken from django-ratelimit: the public intake pages need two
 counters per hit (the client's IP, and the link's token, hashed) checked before the token
 is even looked up, with limits read from settings at call time so tests can lower them.
-That is a few lines over `cache.add` and `cache.incr`, which are atomic in the backends
-used (local memory in one process, Redis across processes), and spares a dependency.
+That is a few lines over `cache.add` and `cache.incr`, and spares a dependency.
+
+The cache is Redis (see `CACHES` in portal/settings.py), so every web process counts
+against the same limits; `add` and `incr` are atomic there. Only a portal run without any
+Redis keeps the counters in its own memory, per process.
 """
 
 import hashlib
@@ -29,6 +32,10 @@ def throttle_hit(*, scope: str, key: str, limit: int, window: int) -> bool:
     except ValueError:  # expired between add and incr: this is the first hit again
         cache.set(cache_key, 1, timeout=window + 5)
         count = 1
+    else:
+        if count == 1:
+            # Redis's INCR recreates a key that expired just before it, with no expiry.
+            cache.touch(cache_key, timeout=window + 5)
     return count > limit
 
 
