@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from vpn import jobs
 from vpn.choices import OPERATIONAL_STAGES, Stage
+from vpn.intake_fields import INTAKE_FIELDS
 from vpn.models import Customer, IntakeLink, StageTransition, VpnRequest
 from vpn.services.notifications import email_send
 from vpn.services.stages import StageMoveError, request_move
@@ -43,21 +44,8 @@ CUSTOMER_EDITABLE_STAGES = (Stage.DRAFT, Stage.CHANGES_REQUESTED)
 # Stages in which an engineer may still edit the intake (before approval).
 ENGINEER_EDITABLE_STAGES = (Stage.DRAFT, Stage.SUBMITTED, Stage.CHANGES_REQUESTED)
 
-# Intake field -> VpnRequest field.
-_REQUEST_FIELDS = {
-    "region": "region",
-    "location_city": "location_city",
-    "location_country": "location_country",
-    "gateway_ip": "customer_gateway_ip",
-    "routing": "routing",
-    "subnets": "static_subnets",
-    "asn": "bgp_asn",
-    "advertised_prefixes": "advertised_prefixes",
-    "ike_version": "ike_version",
-    "tunnels": "tunnel_count",
-    "nat": "nat_wanted",
-    "device": "device_vendor",
-}
+# Intake field -> VpnRequest field, as `vpn.intake_fields` declares them.
+_REQUEST_FIELDS = {spec.name: spec.request_field for spec in INTAKE_FIELDS if spec.request_field}
 
 
 class IntakeLinkUnknown(Exception):
