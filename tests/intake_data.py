@@ -1,71 +1,73 @@
-"""Valid intake inputs and helpers shared by the intake tests."""
+"""Valid intake inputs and helpers shared by the intake tests.
+
+The valid samples are built from the examples of `vpn.intake_fields`, so a field added
+there is in every sample (and so in every test that posts one) at once.
+"""
 
 import re
 
 from django.utils.html import escape
 
 from tests.factories import CustomerFactory, VpnRequestFactory
+from vpn.choices import Routing
+from vpn.intake_fields import INTAKE_FIELDS, INTAKE_FIELDS_BY_NAME, TECHNICAL_FIELDS
 from vpn.services.intake import intake_link_create
 
-ORG_ID = "3f6c1a52-1b7e-4d4b-9a51-6d5c1e7a9b01"
-PUBLIC_IP = "52.94.12.7"
+ORG_ID = INTAKE_FIELDS_BY_NAME["org_id"].example
+PUBLIC_IP = INTAKE_FIELDS_BY_NAME["gateway_ip"].example
 
-# What the engineer's form posts for a complete static request.
-FORM_STATIC = {
-    "customer_name": "Northwind Traders",
-    "org_id": ORG_ID,
-    "contact_name": "Jo Smith",
-    "contact_email": "netops@northwind.example",
-    "region": "eu-west-2",
-    "location_city": "",
-    "location_country": "",
-    "gateway_ip": PUBLIC_IP,
-    "routing": "static",
-    "subnets": "10.20.0.0/16\n10.30.1.0/24",
-    "asn": "",
-    "advertised_prefixes": "",
-    "ike_version": "ikev2",
-    "tunnels": "2",
-    "device": "strongswan",
-}
-FORM_BGP = {
-    **FORM_STATIC,
-    "routing": "bgp",
-    "subnets": "",
-    "asn": "65010",
-    "advertised_prefixes": "10.20.0.0/16",
-}
+# The samples pick their region, so they give no location (which would only propose one)
+# unless asked to.
+_LOCATION = frozenset({"location_city", "location_country"})
 
-# The same request as `vpn_create` JSON.
-JSON_STATIC = {
-    "customer_name": "Northwind Traders",
-    "org_id": ORG_ID,
-    "contact_name": "Jo Smith",
-    "contact_email": "netops@northwind.example",
-    "region": "eu-west-2",
-    "gateway_ip": PUBLIC_IP,
-    "routing": "static",
-    "subnets": ["10.20.0.0/16", "10.30.1.0/24"],
-    "ike_version": "ikev2",
-    "tunnels": 2,
-    "nat": False,
-    "device": "strongswan",
-}
 
-TECHNICAL_KEYS = (
-    "region",
-    "location_city",
-    "location_country",
-    "gateway_ip",
-    "routing",
-    "subnets",
-    "asn",
-    "advertised_prefixes",
-    "ike_version",
-    "tunnels",
-    "nat",
-    "device",
-)
+def _applies(spec, routing: str, located: bool) -> bool:
+    return spec.routing in ("", routing) and (located or spec.name not in _LOCATION)
+
+
+def form_sample(*, routing: str, located: bool = False) -> dict[str, str]:
+    """What the engineer's form posts for a complete request with this routing: every
+    field, as text; the ones that do not apply left empty, an unticked box left out.
+    `located` gives the location too (the region still wins)."""
+    data = {}
+    for spec in INTAKE_FIELDS:
+        value = spec.example if _applies(spec, routing, located) else ""
+        if spec.name == "routing":
+            value = routing
+        if isinstance(value, bool):
+            if value:
+                data[spec.name] = "on"
+        elif isinstance(value, tuple):
+            data[spec.name] = "\n".join(value)
+        else:
+            data[spec.name] = str(value)
+    return data
+
+
+def json_sample(*, routing: str, located: bool = False) -> dict[str, object]:
+    """The same request as `vpn_create` JSON: only the keys that apply."""
+    data: dict[str, object] = {}
+    for spec in INTAKE_FIELDS:
+        if not _applies(spec, routing, located):
+            continue
+        value = routing if spec.name == "routing" else spec.example
+        value = list(value) if isinstance(value, tuple) else value
+        if spec.key != spec.name:
+            # Fields sharing a key are one object: {"location": {"city": ..., ...}}.
+            data.setdefault(spec.key, {})[spec.name.removeprefix(f"{spec.key}_")] = value
+        else:
+            data[spec.key] = value
+    return data
+
+
+# What the engineer's form posts for a complete static request, and a BGP one.
+FORM_STATIC = form_sample(routing=Routing.STATIC.value)
+FORM_BGP = form_sample(routing=Routing.BGP.value)
+
+# The static request as `vpn_create` JSON.
+JSON_STATIC = json_sample(routing=Routing.STATIC.value)
+
+TECHNICAL_KEYS = TECHNICAL_FIELDS
 
 
 def customer_form(data: dict) -> dict:

@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -221,9 +221,11 @@ def test_the_customer_side_starts_again_a_tunnel_aws_will_not(
     charon, tmp_path, ike_version, startup_action, close_action
 ):
     vpn_request = connection_request(ike_version=ike_version)
-    parameters = pack_parameters(vpn_request=vpn_request)
-    parameters["ipsec"]["startup_action"] = startup_action
-    configs = {config.filename: config.text for config in device_configs(parameters, version=1)}
+    parameters = PackParameters.from_request(vpn_request)
+    # The profile fixes the startup action per IKE version; vary it to cover each case.
+    parameters = replace(parameters, ipsec=replace(parameters.ipsec, startup_action=startup_action))
+    full, _ = pack_copies(parameters, version=1, issued_at=timezone.now(), changes=["First."])
+    configs = {config.filename: config.text for config in device_configs(full)}
     config = configs["swanctl.conf"]
     lines = [line.strip() for line in config.splitlines()]
     assert lines.count(f"close_action = {close_action}") == 2, config

@@ -9,9 +9,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from tests.intake_data import FORM_STATIC, customer_form, draft_with_link
+from vpn.intake_fields import ALL_FIELDS, TECHNICAL_FIELDS
 from vpn.models import Customer, StageTransition, VpnRequest
 from vpn.selectors.intake import request_intake_values
-from vpn.validation import ALL_FIELDS, TECHNICAL_FIELDS, intake_clean
+from vpn.validation import intake_clean
 
 # Any Unicode text (control characters and NUL included), and text shaped a little like
 # the real thing, so that some examples get past the first checks.

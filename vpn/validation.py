@@ -8,8 +8,9 @@ costs a failed provisioning and another round with the customer's network team, 
 message says what is wrong in a network engineer's words and, where it can, what would
 be right.
 
-Field names are the same everywhere (form fields, JSON keys of `vpn_create`, error
-keys): see `IDENTITY_FIELDS` and `TECHNICAL_FIELDS`. Nothing here touches the database.
+The fields, and the rule that checks each, are declared once in `vpn.intake_fields`;
+their names are the same everywhere (form fields, JSON keys of `vpn_create`, error keys).
+Nothing here touches the database.
 """
 
 import ipaddress
@@ -23,52 +24,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-from vpn.choices import DeviceVendor, IkeVersion, Routing
+from vpn.choices import Routing
 from vpn.cities import City, city_matches, country_codes, country_name
+from vpn.intake_fields import ALL_FIELDS, INTAKE_FIELDS, IntakeField, Rule
 from vpn.regions import REGIONS_BY_CODE, Region, region_distance_km, region_nearest
-
-IDENTITY_FIELDS = ("customer_name", "org_id", "contact_name", "contact_email")
-TECHNICAL_FIELDS = (
-    "region",
-    "location_city",
-    "location_country",
-    "gateway_ip",
-    "routing",
-    "subnets",
-    "asn",
-    "advertised_prefixes",
-    "ike_version",
-    "tunnels",
-    "nat",
-    "device",
-)
-ALL_FIELDS = IDENTITY_FIELDS + TECHNICAL_FIELDS
-
-# Longest text accepted per field (the model's column sizes, and room for 100 CIDRs).
-MAX_LENGTHS = {
-    "customer_name": 200,
-    "org_id": 100,
-    "contact_name": 200,
-    "contact_email": 254,
-    "region": 32,
-    "location_city": 100,
-    "location_country": 100,
-    "gateway_ip": 64,
-    "routing": 16,
-    "subnets": 4000,
-    "asn": 24,
-    "advertised_prefixes": 4000,
-    "ike_version": 16,
-    "tunnels": 8,
-    "nat": 8,
-    "device": 32,
-}
-MULTILINE_FIELDS = frozenset({"subnets", "advertised_prefixes"})
-
-# AWS: at most 100 static routes per VPN connection, and 100 BGP routes from the
-# customer gateway.
-MAX_SUBNETS = 100
-MAX_ADVERTISED_PREFIXES = 100
 
 ASN_MIN, ASN_MAX = 1, 4_294_967_295
 # AWS reserves these ASNs for itself: None means in every region.
@@ -128,15 +87,6 @@ _FALSE = frozenset({"", "false", "off", "no", "0"})
 # At most this many problems are listed for one list field; the rest are counted.
 _MAX_LIST_ERRORS = 10
 
-REQUIRED_MESSAGES = {
-    "customer_name": "Give the customer's name, as the platform knows them.",
-    "org_id": "Give the customer's platform org ID.",
-    "contact_email": "Give the contact's email address: the intake link and updates go there.",
-    "gateway_ip": "Give the public IPv4 address of your VPN device (the customer gateway).",
-    "routing": "Choose static or BGP routing.",
-    "ike_version": "Choose IKEv1 or IKEv2.",
-}
-
 
 class IntakeInvalid(Exception):
     """Raised with every problem found, as {field: [message, ...]}."""
@@ -181,16 +131,17 @@ def _shown(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _text(value: object, name: str) -> str:
+def _text(value: object, spec: IntakeField) -> str:
     """A field's value as stripped text, refusing what no field can hold."""
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _FieldError("Give this as text.")
     text = str(value).strip()
-    if len(text) > MAX_LENGTHS[name]:
-        raise _FieldError(f"Keep this under {MAX_LENGTHS[name]} characters.")
-    allowed = "\n\r\t" if name in MULTILINE_FIELDS else ""
+    if len(text) > spec.max_length:
+        raise _FieldError(f"Keep this under {spec.max_length} characters.")
+    # A list may be written one item per line.
+    allowed = "\n\r\t" if spec.rule == Rule.CIDR_LIST else ""
     for char in text:
         # Control characters break emails and logs; PostgreSQL refuses NUL outright;
         # lone surrogates cannot be stored as UTF-8.
@@ -470,45 +421,40 @@ def region_distance(*, region: str, city: City) -> float:
     )
 
 
-# Parsers of one value each, applied to the text of the field (or its raw value).
-_TEXT_PARSERS = {
-    "customer_name": _name,
-    "org_id": _org_id,
-    "contact_name": _name,
-    "contact_email": _email,
-    "region": _region,
-    "location_city": _name,
-    "location_country": _name,
-    "routing": lambda text: _choice(text, Routing.values, REQUIRED_MESSAGES["routing"]),
-    "ike_version": lambda text: _choice(
-        text,
-        IkeVersion.values,
-        "Choose IKEv1 or IKEv2 (IKEv2 unless your device supports only IKEv1).",
-    ),
-    "device": lambda text: _choice(
-        text,
-        DeviceVendor.values,
-        "Pick your device from the list, or “Other / generic”.",
-    ),
-}
-_DEFAULTS: dict[str, object] = {
-    "customer_name": "",
-    "org_id": "",
-    "contact_name": "",
-    "contact_email": "",
-    "region": "",
-    "location_city": "",
-    "location_country": "",
-    "gateway_ip": None,
-    "routing": Routing.BGP.value,
-    "subnets": [],
-    "asn": None,
-    "advertised_prefixes": [],
-    "ike_version": IkeVersion.IKEV2.value,
-    "tunnels": 2,
-    "nat": False,
-    "device": DeviceVendor.GENERIC.value,
-}
+def _check(spec: IntakeField, value: object, *, sandbox: bool) -> object:
+    """One field's clean value, by the rule its declaration names."""
+    match spec.rule:
+        case Rule.CIDR_LIST:
+            if isinstance(value, str):
+                value = _text(value, spec)
+            return cidr_list_check(value, what=spec.items, limit=spec.max_items)
+        # These take JSON's numbers and booleans as well as text.
+        case Rule.ASN:
+            return _asn(value)
+        case Rule.TUNNELS:
+            return _tunnels(value)
+        case Rule.FLAG:
+            return _flag(value)
+    text = _text(value, spec)
+    match spec.rule:
+        case Rule.NAME:
+            return _name(text)
+        case Rule.ORG_ID:
+            return _org_id(text)
+        case Rule.EMAIL:
+            return _email(text)
+        case Rule.REGION:
+            return _region(text)
+        case Rule.GATEWAY_IP:
+            return gateway_ip_check(text, sandbox=sandbox)
+        case Rule.CHOICE:
+            return _choice(text, [choice for choice, _ in spec.choices], spec.refused)
+    raise LookupError(f"No check for the rule {spec.rule!r} of {spec.name}.")
+
+
+def _empty_value(spec: IntakeField) -> object:
+    """The clean value of a field left empty (a fresh list for a list)."""
+    return list(spec.default) if isinstance(spec.default, tuple) else spec.default
 
 
 def _empty(value: object) -> bool:
@@ -540,37 +486,17 @@ def intake_clean(
     values: dict[str, object] = {}
     routing = raw.get("routing")
     routing = routing.strip().lower() if isinstance(routing, str) else ""
-    skipped = {
-        Routing.STATIC: {"asn", "advertised_prefixes"},
-        Routing.BGP: {"subnets"},
-    }.get(routing, set())
 
-    for name in (name for name in ALL_FIELDS if name in fields):
-        value = raw.get(name)
-        if name in skipped or _empty(value):
-            values[name] = _DEFAULTS[name]
-            if complete and name in REQUIRED_MESSAGES:
-                errors[name] = [REQUIRED_MESSAGES[name]]
+    for spec in (spec for spec in INTAKE_FIELDS if spec.name in fields):
+        name, value = spec.name, raw.get(spec.name)
+        other_routing = spec.routing and routing in Routing.values and routing != spec.routing
+        if other_routing or _empty(value):
+            values[name] = _empty_value(spec)
+            if complete and spec.required and not spec.routing:
+                errors[name] = [spec.required]
             continue
         try:
-            if name in MULTILINE_FIELDS and isinstance(value, str):
-                value = _text(value, name)
-            if name == "subnets":
-                values[name] = cidr_list_check(value, what="subnets", limit=MAX_SUBNETS)
-            elif name == "advertised_prefixes":
-                values[name] = cidr_list_check(
-                    value, what="advertised prefixes", limit=MAX_ADVERTISED_PREFIXES
-                )
-            elif name == "asn":
-                values[name] = _asn(value)
-            elif name == "tunnels":
-                values[name] = _tunnels(value)
-            elif name == "nat":
-                values[name] = _flag(value)
-            elif name == "gateway_ip":
-                values[name] = gateway_ip_check(_text(value, name), sandbox=sandbox)
-            else:
-                values[name] = _TEXT_PARSERS[name](_text(value, name))
+            values[name] = _check(spec, value, sandbox=sandbox)
         except _FieldError as exc:
             errors[name] = exc.messages
 
@@ -578,15 +504,11 @@ def intake_clean(
     if "region" in fields:
         proposal = _location_check(values, errors, complete=complete)
     if complete and "routing" in fields and "routing" not in errors:
-        if values["routing"] == Routing.STATIC and not values.get("subnets", True):
-            errors.setdefault("subnets", []).append(
-                "Static routing needs at least one subnet: the ranges on your side that the "
-                "platform's connectors must reach."
-            )
-        if values["routing"] == Routing.BGP and "asn" not in errors and values["asn"] is None:
-            errors.setdefault("asn", []).append(
-                "BGP needs your side's ASN (a private ASN such as 65000 is fine)."
-            )
+        # What the chosen routing needs: subnets for static, the ASN for BGP.
+        for spec in INTAKE_FIELDS:
+            needed = spec.required and spec.routing == values["routing"]
+            if needed and spec.name in values and _empty(values[spec.name]):
+                errors[spec.name] = [spec.required]
     asn, region = values.get("asn"), values.get("region")
     reserved = isinstance(asn, int) and region and asn_reserved_message(asn, str(region))
     if reserved and "asn" not in errors:

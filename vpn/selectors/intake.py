@@ -6,26 +6,14 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 
 from vpn.choices import TERMINAL_STAGES, Stage
+from vpn.intake_fields import INTAKE_FIELDS
 from vpn.models import IntakeLink, StageTransition, VpnRequest
 from vpn.regions import REGIONS_BY_CODE
 from vpn.selectors.requests import request_transitions
 from vpn.validation import IntakeInvalid, RegionProposal, region_distance, region_propose
 
-# Intake field -> VpnRequest field.
-REQUEST_FIELDS = {
-    "region": "region",
-    "location_city": "location_city",
-    "location_country": "location_country",
-    "gateway_ip": "customer_gateway_ip",
-    "routing": "routing",
-    "subnets": "static_subnets",
-    "asn": "bgp_asn",
-    "advertised_prefixes": "advertised_prefixes",
-    "ike_version": "ike_version",
-    "tunnels": "tunnel_count",
-    "nat": "nat_wanted",
-    "device": "device_vendor",
-}
+# Intake field -> VpnRequest field, as `vpn.intake_fields` declares them.
+REQUEST_FIELDS = {spec.name: spec.request_field for spec in INTAKE_FIELDS if spec.request_field}
 
 
 def request_intake_values(*, request: VpnRequest) -> dict[str, object]:

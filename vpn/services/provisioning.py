@@ -407,9 +407,7 @@ def _teardown(request: VpnRequest, role: str) -> bool:
             continue
         current = aws.describe(region, kind, resource_id)
         if current is not None and current.state not in ("deleted", "deleting"):
-            if _detach(request, role, current):
-                still_deleting = True  # AWS refuses to delete it until detached.
-                continue
+            _detach(request, role, current)
             aws.delete(region, kind, resource_id)
             current = aws.describe(region, kind, resource_id)
         if current is not None and current.state == "deleting":
@@ -445,6 +443,13 @@ def _release_if_shared(request: VpnRequest, resource_id: str) -> bool:
 
 
 def _detach(request: VpnRequest, role: str, current: aws.Resource) -> None:
+    """Detach a gateway from its VPC, or a route table from its subnets, so that AWS
+    lets it be deleted.
+
+    The deletion follows at once. While a detachment completes (a VPN gateway stays
+    "detaching" for a while) AWS refuses it with IncorrectState or DependencyViolation,
+    which `vpn.aws` counts as transient: the job is retried, and deletes it then.
+    """
     region = request.region
     if role == AwsResourceRole.VPN_GATEWAY:
         for attachment in current.details.get("VpcAttachments", []):
@@ -459,4 +464,3 @@ def _detach(request: VpnRequest, role: str, current: aws.Resource) -> None:
             )
     elif role in (AwsResourceRole.PUBLIC_ROUTE_TABLE, AwsResourceRole.PRIVATE_ROUTE_TABLE):
         aws.route_table_disassociate_all(region, route_table_id=current.id)
-    return False

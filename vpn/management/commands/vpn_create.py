@@ -1,39 +1,65 @@
 """`python manage.py vpn_create --from-json FILE [--approve]`: create a VPN request from a
 JSON file, through the same intake rules as the forms, and print its id.
 
-The JSON keys are documented in docs/intake.md. Invalid input prints every error as
+The JSON keys are the intake fields `vpn.intake_fields` declares (`--help` lists them with
+an example each; docs/intake.md explains them). Invalid input prints every error as
 "field: message" and exits non-zero; nothing is written.
 """
 
+import argparse
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
+from vpn.intake_fields import ALL_FIELDS, INTAKE_FIELDS, JSON_KEYS
 from vpn.management.commands.vpn_invite import error_lines, user_named
 from vpn.selectors.intake import request_duplicates
 from vpn.services.intake import request_approve, request_create
-from vpn.validation import ALL_FIELDS, IntakeInvalid, intake_clean
+from vpn.validation import IntakeInvalid, intake_clean
 
-JSON_KEYS = (
-    "customer_name",
-    "org_id",
-    "contact_name",
-    "contact_email",
-    "region",
-    "location",
-    "gateway_ip",
-    "routing",
-    "subnets",
-    "asn",
-    "advertised_prefixes",
-    "ike_version",
-    "tunnels",
-    "nat",
-    "device",
-)
+# The location's fields, by their key inside the "location" object.
+_LOCATION_FIELDS = {
+    spec.name.removeprefix("location_"): spec.name
+    for spec in INTAKE_FIELDS
+    if spec.key == "location"
+}
 # Intake fields reported under the JSON key they came from.
-_REPORTED_AS = {"location_city": "location", "location_country": "location"}
+_REPORTED_AS = {spec.name: spec.key for spec in INTAKE_FIELDS if spec.key != spec.name}
+
+
+def _json_text(value: object) -> str:
+    return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+
+
+def _json_keys_help() -> str:
+    """Every JSON key with an example, and when it is needed."""
+    lines = ["JSON keys (docs/intake.md explains them):"]
+    for key in JSON_KEYS:
+        specs = [spec for spec in INTAKE_FIELDS if spec.key == key]
+        spec = specs[0]
+        if len(specs) > 1:
+            # Fields sharing a key are one object: {"city": ..., "country": ...}.
+            example = _json_text({one.name.removeprefix(f"{key}_"): one.example for one in specs})
+        else:
+            example = _json_text(spec.example)
+        if spec.required and spec.routing:
+            when = f'needed with "routing": "{spec.routing}"'
+        elif spec.routing:
+            when = f'only with "routing": "{spec.routing}"'
+        elif spec.required:
+            when = "needed"
+        elif spec.default not in ("", None, ()):
+            when = f"default {_json_text(spec.default)}"
+        else:
+            when = ""
+        lines.append(f"  {key:<20} {example}" + (f"  ({when})" if when else ""))
+    lines.append('Give "region", or a "location" to have the nearest region chosen.')
+    return "\n".join(lines)
+
+
+class _HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Django's help layout, with the list of keys kept as written."""
 
 
 def intake_from_json(data: object) -> tuple[dict[str, object], dict[str, list[str]]]:
@@ -44,17 +70,19 @@ def intake_from_json(data: object) -> tuple[dict[str, object], dict[str, list[st
     for key in data:
         if key not in JSON_KEYS:
             errors[str(key)] = [f"Unknown key; the keys are {', '.join(JSON_KEYS)}."]
-    raw = {key: value for key, value in data.items() if key in JSON_KEYS and key != "location"}
+    # Keys that are a field themselves (the location is taken apart below).
+    raw = {key: value for key, value in data.items() if key in JSON_KEYS and key in ALL_FIELDS}
     location = data.get("location")
     if isinstance(location, dict):
-        unknown = set(location) - {"city", "country"}
+        unknown = set(location) - set(_LOCATION_FIELDS)
         if unknown:
             errors["location"] = ['Give the location as {"city": ..., "country": ...}.']
-        raw["location_city"] = location.get("city")
-        raw["location_country"] = location.get("country")
+        for part, name in _LOCATION_FIELDS.items():
+            raw[name] = location.get(part)
     elif isinstance(location, str):
         city, _, country = location.rpartition(",") if "," in location else (location, "", "")
-        raw["location_city"], raw["location_country"] = city.strip(), country.strip()
+        raw[_LOCATION_FIELDS["city"]] = city.strip()
+        raw[_LOCATION_FIELDS["country"]] = country.strip()
     elif location is not None:
         errors["location"] = [
             'Give the location as {"city": ..., "country": ...} or "City, Country".'
@@ -65,7 +93,13 @@ def intake_from_json(data: object) -> tuple[dict[str, object], dict[str, list[st
 class Command(BaseCommand):
     """Create a complete VPN request from JSON, submitted for review (or approved)."""
 
-    help = "Create a VPN request from a JSON file (keys in docs/intake.md) and print its id."
+    help = "Create a VPN request from a JSON file and print its id."
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        """Django's parser, with the JSON keys listed after the options."""
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        kwargs.setdefault("epilog", _json_keys_help())
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser):
         """The file, and whether to approve at once."""

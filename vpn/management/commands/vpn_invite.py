@@ -4,8 +4,17 @@ start a draft request and print the customer's intake link (also emailed to them
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from vpn.intake_fields import IDENTITY_FIELDS, INTAKE_FIELDS_BY_NAME
 from vpn.services.intake import intake_invite
-from vpn.validation import IDENTITY_FIELDS, IntakeInvalid, intake_clean
+from vpn.validation import IntakeInvalid, intake_clean
+
+# The option that gives each identity field (`vpn.intake_fields`), and its help.
+OPTIONS = {
+    "customer_name": ("--customer", "Customer name."),
+    "org_id": ("--org", "Platform org ID (a UUID)."),
+    "contact_email": ("--email", "Contact email; the link goes there."),
+    "contact_name": ("--contact", "Contact name."),
+}
 
 
 class Command(BaseCommand):
@@ -15,10 +24,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         """The customer and the contact who gets the link."""
-        parser.add_argument("--customer", required=True, help="Customer name.")
-        parser.add_argument("--org", required=True, help="Platform org ID (a UUID).")
-        parser.add_argument("--email", required=True, help="Contact email; the link goes there.")
-        parser.add_argument("--contact", default="", help="Contact name.")
+        for name, (option, help_text) in OPTIONS.items():
+            required = bool(INTAKE_FIELDS_BY_NAME[name].required)
+            parser.add_argument(
+                option,
+                dest=name,
+                metavar=option.removeprefix("--").upper(),
+                required=required,
+                default="",
+                help=help_text,
+            )
         parser.add_argument("--owner", help="Username of the responsible solutions engineer.")
         parser.add_argument(
             "--no-email", action="store_true", help="Only print the link; send no email."
@@ -26,12 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         """Check the values with the intake rules, create, print the link."""
-        raw = {
-            "customer_name": options["customer"],
-            "org_id": options["org"],
-            "contact_name": options["contact"],
-            "contact_email": options["email"],
-        }
+        raw = {name: options[name] for name in IDENTITY_FIELDS}
         try:
             values = intake_clean(raw, fields=IDENTITY_FIELDS).values
         except IntakeInvalid as exc:
