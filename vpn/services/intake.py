@@ -5,10 +5,10 @@ its intake links. Values come already checked by `vpn.validation.intake_clean` (
 the forms or the `vpn_create` command); stage moves go through
 `vpn.services.stages.request_move`.
 
-Emails that carry a link are sent from this process right after the service's
+Emails that carry a link are sent from this process as soon as the service's own
 transaction has committed, not from a job: the token exists only here and in the
-email, and a job's arguments would leave it in Redis. Call these services outside any
-transaction of your own, so that no email announces work that is later rolled back.
+email, and a job's arguments would leave it in Redis. Other follow-up work (the engineer's email when the customer confirms) goes through
+`vpn.events`, which waits for the commit of whatever transaction the service runs in.
 """
 
 import hashlib
@@ -25,7 +25,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from vpn import jobs
+from vpn import events
 from vpn.choices import OPERATIONAL_STAGES, Stage
 from vpn.models import Customer, IntakeLink, StageTransition, VpnRequest
 from vpn.services.notifications import email_send
@@ -331,7 +331,7 @@ def request_customer_confirm(*, request_id: int) -> VpnRequest:
         if request.customer_confirmed_at is None:
             request.customer_confirmed_at = timezone.now()
             request.save(update_fields=["customer_confirmed_at", "updated_at"])
-            jobs.enqueue_on_commit(jobs.customer_confirmed_notify, request.pk)
+            events.job_enqueue("vpn.jobs.customer_confirmed_notify", request.pk)
     return request
 
 

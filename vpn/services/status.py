@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from vpn import aws
+from vpn import aws, events
 from vpn.choices import OPERATIONAL_STAGES, AwsResourceRole, Stage, TunnelStatus
 from vpn.models import AwsResource, StatusRefresh, Tunnel, TunnelStatusChange
 from vpn.services.notifications import email_send
@@ -104,6 +104,12 @@ def status_refresh(
         run.errors or "none",
     )
     return run
+
+
+def status_refresh_queue(*, trigger: str, regions: list[str] | None = None) -> None:
+    """Queue a status refresh (of `regions`, or all) as a job, once the caller commits."""
+    # Job arguments are kept in Redis: plain strings and lists.
+    events.job_enqueue("vpn.jobs.status_refresh", str(trigger), list(regions) if regions else None)
 
 
 def _watched(regions: list[str] | None) -> dict[str, list[_Watched]]:
