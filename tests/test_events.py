@@ -10,8 +10,10 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from tests.factories import VpnRequestFactory
+from tests.mail_support import recipients
 from vpn import events, jobs
 from vpn.choices import Stage
+from vpn.services.notifications import email_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,6 +73,22 @@ def test_aws_jobs_keep_their_retries_and_failure_hook(queued, settings):
         assert job.failure_callback is jobs.aws_job_failed
     assert render.retries_left is None
     assert render.failure_callback is None
+
+
+def test_without_redis_the_job_runs_in_this_process(settings, se, mailoutbox):
+    settings.RQ_ASYNC = False
+    email_queue(
+        key="test:events",
+        template="customer_confirmed",
+        context={
+            "request": VpnRequestFactory(owner=se),
+            "tunnels": [],
+            "url": "https://x.example/",
+        },
+        to=["noc@customer.example"],
+    )
+    events.job_enqueue("vpn.jobs.emails_send")
+    assert recipients(mailoutbox) == ["noc@customer.example"]
 
 
 def test_without_redis_a_failing_job_is_logged_not_raised(settings, caplog):

@@ -26,6 +26,11 @@ def customer_confirmed_notify(request_id: int) -> None:
     notifications.customer_confirmed_notify(request_id=request_id)
 
 
+def emails_send() -> None:
+    """Send every email of the outbox that is due (new, or failed and due for a retry)."""
+    notifications.emails_send()
+
+
 def request_provision(request_id: int) -> None:
     """Run the request's current setup step; look again later while AWS is busy."""
     outcome = provisioning.provision_advance(request_id=request_id)

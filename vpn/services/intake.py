@@ -6,8 +6,9 @@ the forms or the `vpn_create` command); stage moves go through
 `vpn.services.stages.request_move`.
 
 Emails that carry a link are sent from this process as soon as the service's own
-transaction has committed, not from a job: the token exists only here and in the
-email, and a job's arguments would leave it in Redis. Other follow-up work (the engineer's email when the customer confirms) goes through
+transaction has committed, not from a job nor through the email outbox: the token
+exists only here and in the email, and a job's arguments or an outbox row would keep
+it. Other follow-up work (the engineer's email when the customer confirms) goes through
 `vpn.events`, which waits for the commit of whatever transaction the service runs in.
 """
 
