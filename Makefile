@@ -27,11 +27,14 @@ run: $(STAMP)
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
+# lint-imports: the layer contracts in pyproject.toml (no import circles, no sandbox).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
@@ -49,4 +52,4 @@ system-packages:
 	fi
 
 clean:
-	rm -rf $(VENV) .run staticfiles test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) .run staticfiles test-artifacts .pytest_cache .ruff_cache .import_linter_cache

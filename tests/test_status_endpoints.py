@@ -186,8 +186,12 @@ def test_status_json_refuses_a_user_without_the_view_permission(client, django_u
 
 
 @pytest.fixture
-def queued(rq_queue, settings):
-    """The real queue, with jobs queued rather than run in the web process."""
+def queued(rq_queue, settings, transactional_db):
+    """The real queue, with jobs queued rather than run in the web process.
+
+    Without a test transaction around the view, as in production: the job is queued
+    when the view asks (`vpn.events` would otherwise wait for a commit that never comes).
+    """
     settings.RQ_ASYNC = True
     return rq_queue
 

@@ -20,7 +20,7 @@ from tests.status_support import (
     history,
     live_vpn,
 )
-from vpn import jobs
+from vpn import events
 from vpn.choices import Stage, TunnelStatus
 from vpn.models import StageTransition, StatusRefresh, Tunnel, TunnelStatusChange, VpnRequest
 from vpn.services.stages import request_move
@@ -88,7 +88,7 @@ def test_refresh_runs_as_a_job(aws_sandbox, run_jobs):
     flip(aws_sandbox, request, 1, "UP")
     flip(aws_sandbox, request, 2, "UP")
 
-    jobs.enqueue(jobs.status_refresh, "schedule")
+    events.job_enqueue("vpn.jobs.status_refresh", "schedule")
     assert run_jobs() == 0
 
     run = StatusRefresh.objects.get()

@@ -9,6 +9,7 @@ from vpn.models import (
     ConfigPack,
     Customer,
     IntakeLink,
+    Notification,
     PackDownload,
     StageTransition,
     StatusRefresh,
@@ -316,4 +317,37 @@ class PackDownloadAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The email outbox: what was sent, what waits for a retry, what was given up. A
+    record written and sent by the services, never edited by hand."""
+
+    list_display = ("created_at", "recipient", "subject", "state", "attempts", "sent_at")
+    list_filter = ("state",)
+    search_fields = ("recipient", "subject", "key")
+    date_hierarchy = "created_at"
+    fields = readonly_fields = (
+        "key",
+        "recipient",
+        "subject",
+        "body",
+        "state",
+        "attempts",
+        "last_error",
+        "created_at",
+        "claimed_at",
+        "next_attempt_at",
+        "sent_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -3,6 +3,9 @@
 The tunnel status refresh runs every `STATUS_REFRESH_SECONDS`. A run that has waited in
 the queue for a whole interval is dropped (its `ttl`): the next one is due anyway, and a
 backlog of refreshes would only ask AWS the same question several times.
+
+The email outbox is swept every minute: an email whose send failed is tried again once
+it is due for a retry (alerts are also sent, and retried, by each refresh).
 """
 
 from django.conf import settings
@@ -10,10 +13,18 @@ from rq import cron
 
 from vpn import jobs
 
+EMAILS_SEND_SECONDS = 60
+
 cron.register(
     jobs.status_refresh,
     "default",
     interval=settings.STATUS_REFRESH_SECONDS,
     ttl=settings.STATUS_REFRESH_SECONDS,
     job_timeout=max(settings.STATUS_REFRESH_SECONDS * 5, 300),
+)
+cron.register(
+    jobs.emails_send,
+    "default",
+    interval=EMAILS_SEND_SECONDS,
+    ttl=EMAILS_SEND_SECONDS,
 )

@@ -1,5 +1,6 @@
 """Models of the VPN app: customers, their VPN requests, the tunnels and AWS resources
-that provisioning creates, and the audit trail of stage transitions and tunnel flips.
+that provisioning creates, the audit trail of stage transitions and tunnel flips, and
+the outbox of emails.
 
 The stage of a request is written only by `vpn.services.stages.request_move`.
 """
@@ -543,3 +544,62 @@ class PackDownload(models.Model):
         if self.user_id:
             return self.user.get_full_name() or self.user.get_username()
         return self.token_label
+
+
+class NotificationState(models.TextChoices):
+    """Where an outbox email stands: pending and failed ones are still to be sent."""
+
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Notification(models.Model):
+    """One email to one recipient, written in the transaction that decides to send it
+    and sent after that transaction has committed: the outbox.
+
+    The sender claims a row (pending, or failed and due for a retry) with a conditional
+    update before sending it, so two workers never send the same row, and a failed send
+    marks only its own row for a later retry. `key` names what the email announces; one
+    row per key and recipient, so announcing the same thing twice sends nothing twice.
+    """
+
+    key = models.CharField(max_length=200, help_text="What the email announces.")
+    recipient = models.EmailField()
+    subject = models.CharField(max_length=998)  # the longest line RFC 5322 allows
+    body = models.TextField()
+    state = models.CharField(
+        max_length=8, choices=NotificationState.choices, default=NotificationState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # When the latest attempt claimed the row (a claim long past means its sender died).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # When the row may next be tried; empty once sent, or given up after the last attempt.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "recipient"], name="notification_once_per_recipient"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=NotificationState.values),
+                name="notification_state_valid",
+            ),
+        ]
+        indexes = [
+            # The sender looks only at rows still to be sent.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state__in=[NotificationState.PENDING, NotificationState.FAILED]),
+                name="notification_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.recipient} ({self.state})"

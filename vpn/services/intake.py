@@ -5,10 +5,11 @@ its intake links. Values come already checked by `vpn.validation.intake_clean` (
 the forms or the `vpn_create` command); stage moves go through
 `vpn.services.stages.request_move`.
 
-Emails that carry a link are sent from this process right after the service's
-transaction has committed, not from a job: the token exists only here and in the
-email, and a job's arguments would leave it in Redis. Call these services outside any
-transaction of your own, so that no email announces work that is later rolled back.
+Emails that carry a link are sent from this process as soon as the service's own
+transaction has committed, not from a job nor through the email outbox: the token
+exists only here and in the email, and a job's arguments or an outbox row would keep
+it. Other follow-up work (the engineer's email when the customer confirms) goes through
+`vpn.events`, which waits for the commit of whatever transaction the service runs in.
 """
 
 import hashlib
@@ -25,7 +26,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from vpn import jobs
+from vpn import events
 from vpn.choices import (
     CUSTOMER_EDITABLE_STAGES,
     ENGINEER_EDITABLE_STAGES,
@@ -316,7 +317,7 @@ def request_customer_confirm(*, request_id: int) -> VpnRequest:
         if request.customer_confirmed_at is None:
             request.customer_confirmed_at = timezone.now()
             request.save(update_fields=["customer_confirmed_at", "updated_at"])
-            jobs.enqueue_on_commit(jobs.customer_confirmed_notify, request.pk)
+            events.job_enqueue("vpn.jobs.customer_confirmed_notify", request.pk)
     return request
 
 

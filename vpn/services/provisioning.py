@@ -15,7 +15,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from vpn import aws, jobs
+from vpn import aws, events
 from vpn.choices import PROVISIONING_STAGES, AwsResourceRole, Routing, SetupStep, Stage
 from vpn.models import AwsResource, Tunnel, VpnRequest
 from vpn.services import allocation
@@ -347,7 +347,7 @@ STEPS: dict[str, Callable[[VpnRequest], bool]] = {
 
 def _pack_render(request: VpnRequest, *, reason: str) -> None:
     """Queue a new config pack version (rendering takes seconds: not in the step)."""
-    jobs.enqueue_on_commit(jobs.request_pack_render, request.pk, reason)
+    events.job_enqueue("vpn.jobs.request_pack_render", request.pk, reason)
 
 
 # Teardown ------------------------------------------------------------------------------

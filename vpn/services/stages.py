@@ -5,13 +5,11 @@
 schedules follow-up work to run once the transaction has committed.
 """
 
-from collections.abc import Callable
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from vpn import jobs
+from vpn import events
 from vpn.choices import PROVISIONING_STAGES, STAGE_TRANSITIONS, Stage
 from vpn.models import StageTransition, VpnRequest
 
@@ -20,16 +18,17 @@ class StageMoveError(Exception):
     """A move the stage machine does not allow, or one that lost a race."""
 
 
-# Follow-up jobs per stage entered; each takes the transition's id.
-STAGE_FOLLOW_UPS: dict[str, tuple[Callable[[int], None], ...]] = {
-    Stage.SUBMITTED: (jobs.transition_notify,),
-    Stage.FAILED: (jobs.transition_notify,),
+# Follow-up jobs (by their path, see `vpn.events`) per stage entered; each takes the
+# transition's id.
+STAGE_FOLLOW_UPS: dict[str, tuple[str, ...]] = {
+    Stage.SUBMITTED: ("vpn.jobs.transition_notify",),
+    Stage.FAILED: ("vpn.jobs.transition_notify",),
 }
 # Jobs per stage entered that take the request's id: entering a setup step runs it.
-STAGE_REQUEST_JOBS: dict[str, Callable[[int], None]] = {
-    Stage.APPROVED: jobs.request_provision,
-    **{stage: jobs.request_provision for stage in PROVISIONING_STAGES},
-    Stage.DECOMMISSIONING: jobs.request_decommission,
+STAGE_REQUEST_JOBS: dict[str, str] = {
+    Stage.APPROVED: "vpn.jobs.request_provision",
+    **{stage: "vpn.jobs.request_provision" for stage in PROVISIONING_STAGES},
+    Stage.DECOMMISSIONING: "vpn.jobs.request_decommission",
 }
 
 
@@ -90,9 +89,9 @@ def request_move(
         )
         if follow_ups:
             for follow_up in STAGE_FOLLOW_UPS.get(to_stage, ()):
-                jobs.enqueue_on_commit(follow_up, transition.pk)
+                events.job_enqueue(follow_up, transition.pk)
             if request_job := STAGE_REQUEST_JOBS.get(to_stage):
-                jobs.enqueue_on_commit(request_job, request.pk)
+                events.job_enqueue(request_job, request.pk)
     return transition
 
 

@@ -11,6 +11,9 @@ an alerted outage, emails the owning engineer and the customer's contact once. A
 is weighed only once the tunnel has kept its status for `TUNNEL_ALERT_HOLD_OFF_SECONDS`,
 so a tunnel flapping within that time emails nobody until it settles. The second tunnel
 of a one-tunnel setup is refreshed and shown but never alerts or counts for the stage.
+An alert is written to the email outbox (one row per recipient) in the transaction that
+weighs the change, and sent once that has committed: a mail server failing for one
+recipient delays that recipient's email, and never sends the other's twice.
 
 Views never call AWS: they read the stored snapshot this module writes.
 """
@@ -25,16 +28,18 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from vpn import aws
+from vpn import aws, events
 from vpn.choices import OPERATIONAL_STAGES, AwsResourceRole, Stage, TunnelStatus
 from vpn.models import AwsResource, StatusRefresh, Tunnel, TunnelStatusChange
-from vpn.services.notifications import email_send
+from vpn.services.notifications import email_queue, emails_send
 from vpn.services.stages import StageMoveError, request_move
 
 logger = logging.getLogger(__name__)
 
 # Who the stage history names for moves made by the refresh.
 ACTOR_LABEL = "status refresh"
+# The outbox key of every alert email starts with this, then the change's id.
+ALERT_KEY_PREFIX = "tunnel-alert:"
 
 _STATUS_FIELDS = ("status", "status_message", "last_status_change", "accepted_route_count")
 _MESSAGE_MAX = Tunnel._meta.get_field("status_message").max_length
@@ -104,6 +109,12 @@ def status_refresh(
         run.errors or "none",
     )
     return run
+
+
+def status_refresh_queue(*, trigger: str, regions: list[str] | None = None) -> None:
+    """Queue a status refresh (of `regions`, or all) as a job, once the caller commits."""
+    # Job arguments are kept in Redis: plain strings and lists.
+    events.job_enqueue("vpn.jobs.status_refresh", str(trigger), list(regions) if regions else None)
 
 
 def _watched(regions: list[str] | None) -> dict[str, list[_Watched]]:
@@ -292,23 +303,30 @@ def _stages_recompute(watched: list[_Watched]) -> int:
 
 
 def alerts_send() -> int:
-    """Weigh every pending status change whose tunnel has settled; returns emails sent.
+    """Weigh every pending status change whose tunnel has settled, then send the alert
+    emails that are due; returns how many were sent.
 
     The pending changes are sorted in bulk first (`_alerts_sort`): those that call for
     no email are marked weighed together, unsettled ones are left for a later refresh.
-    Only the tunnels that call for an email are then weighed one by one, under a lock.
+    Only the tunnels that call for an email are then weighed one by one, under a lock,
+    each writing its alert to the outbox. The emails are sent after those transactions
+    have committed, with any earlier alert due for a retry.
     """
     now = timezone.now()
     settled_before = now - timedelta(seconds=settings.TUNNEL_ALERT_HOLD_OFF_SECONDS)
-    sent = 0
     for tunnel_id in _alerts_sort(now=now, settled_before=settled_before):
         try:
-            sent += _tunnel_alert(tunnel_id, now=now, settled_before=settled_before)
+            _tunnel_alert(tunnel_id, now=now, settled_before=settled_before)
         except Exception:
-            # The mail server, most likely: the changes stay pending and the next
-            # refresh tries again; the other tunnels' alerts go out regardless.
+            # A bug or a database error: the changes stay pending and the next refresh
+            # tries again; the other tunnels' alerts go out regardless.
             logger.exception("Status alert for tunnel %s failed; will try again", tunnel_id)
-    return sent
+    try:
+        return emails_send(key_prefix=ALERT_KEY_PREFIX)
+    except Exception:
+        # The outbox keeps the emails for the next pass; the run must still be recorded.
+        logger.exception("Status alerts could not be sent; will try again")
+        return 0
 
 
 def _alerts_sort(*, now: datetime, settled_before: datetime) -> list[int]:
@@ -385,7 +403,8 @@ def _due(status: str, *, told: str | None, ever_up: bool) -> bool:
 
 
 def _tunnel_alert(tunnel_id: int, *, now: datetime, settled_before: datetime) -> int:
-    """Weigh one tunnel's pending changes: email once if its settled status calls for it."""
+    """Weigh one tunnel's pending changes: if its settled status calls for it, write the
+    alert to the outbox (once). Returns how many emails were queued."""
     with transaction.atomic():
         rows = list(
             TunnelStatusChange.objects.select_for_update(skip_locked=True)
@@ -402,13 +421,13 @@ def _tunnel_alert(tunnel_id: int, *, now: datetime, settled_before: datetime) ->
         watched = tunnel.monitored and request.stage in OPERATIONAL_STAGES
         if watched and latest.changed_at > settled_before:
             return 0  # Not settled yet: a flap within the hold-off emails nobody.
-        sent = 0
+        queued = 0
         if watched and _alert_due(tunnel, latest.new_status):
-            sent = _alert_email(tunnel, latest)
+            queued = _alert_queue(tunnel, latest)
             latest.alerted = True
             latest.save(update_fields=["alerted"])
         TunnelStatusChange.objects.filter(pk__in=[row.pk for row in rows]).update(notified_at=now)
-    return sent
+    return queued
 
 
 def _alert_due(tunnel: Tunnel, status: str) -> bool:
@@ -423,8 +442,9 @@ def _alert_due(tunnel: Tunnel, status: str) -> bool:
     return _due(status, told=told, ever_up=ever_up)
 
 
-def _alert_email(tunnel: Tunnel, change: TunnelStatusChange) -> int:
-    """Email the owning engineer and the customer's contact about one tunnel's change."""
+def _alert_queue(tunnel: Tunnel, change: TunnelStatusChange) -> int:
+    """Write the alert about one tunnel's change to the outbox: one email for the owning
+    engineer and one for the customer's contact. Returns how many were queued."""
     request = tunnel.request
     others = [
         other
@@ -442,12 +462,20 @@ def _alert_email(tunnel: Tunnel, change: TunnelStatusChange) -> int:
         "others_down": [other for other in others if other.status != TunnelStatus.UP],
         "url": settings.PORTAL_BASE_URL.rstrip("/") + request.get_absolute_url(),
     }
-    sent = 0
+    # One key per audience: each gets its own version, even at the same address.
+    key = f"{ALERT_KEY_PREFIX}{change.pk}"
+    queued = 0
     if request.owner is not None:
-        sent += email_send(
-            template="tunnel_alert_engineer", context=context, to=[request.owner.email]
+        queued += email_queue(
+            key=f"{key}:engineer",
+            template="tunnel_alert_engineer",
+            context=context,
+            to=[request.owner.email],
         )
-    sent += email_send(
-        template="tunnel_alert_customer", context=context, to=[request.customer.contact_email]
+    queued += email_queue(
+        key=f"{key}:customer",
+        template="tunnel_alert_customer",
+        context=context,
+        to=[request.customer.contact_email],
     )
-    return sent
+    return queued

@@ -26,11 +26,11 @@ from django.views.generic import View
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from vpn import jobs
 from vpn.choices import TunnelStatus
 from vpn.models import StatusRefresh, VpnRequest
 from vpn.regions import REGIONS_BY_CODE
 from vpn.selectors import status as status_selectors
+from vpn.services.status import status_refresh_queue
 from vpn.services.throttle import throttle_hit
 
 # The permission that lets a user see requests, their tunnels and the metrics.
@@ -79,9 +79,8 @@ class StatusRefreshView(PermissionRequiredMixin, View):
                 "this page updates when it is done.",
             )
             return redirect(target)
-        # Job arguments are stored in Redis: keep them plain strings and lists.
-        jobs.enqueue(
-            jobs.status_refresh, StatusRefresh.Trigger.BUTTON.value, [region] if region else None
+        status_refresh_queue(
+            trigger=StatusRefresh.Trigger.BUTTON, regions=[region] if region else None
         )
         messages.success(
             request, f"Refreshing tunnel status for {where} now; this page updates when it is done."

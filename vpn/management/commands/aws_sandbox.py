@@ -1,9 +1,13 @@
 """``manage.py aws_sandbox``: serve the local AWS sandbox for development and demos.
 
-The portal talks to the sandbox only over HTTP (boto3 with ``endpoint_url``); this
-command is a convenience that starts the same server as ``python -m sandbox``, taking its
-default state delay from the ``AWS_SANDBOX_STATE_DELAY`` setting.
+The portal talks to the sandbox only over HTTP (boto3 with ``endpoint_url``) and never
+imports it: this command replaces itself with ``python -m sandbox`` (same process, so a
+process manager's signals reach the server), taking its default state delay from the
+``AWS_SANDBOX_STATE_DELAY`` setting.
 """
+
+import os
+import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -27,10 +31,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host, port, state_delay, **options):
-        """Serve until interrupted, announcing the URL on stdout."""
-        # Imported here: the sandbox pulls in moto, which the portal itself never needs.
-        from sandbox.server import run
-
+        """Serve until interrupted (the sandbox announces its URL on stdout)."""
         if state_delay is None:
-            state_delay = getattr(settings, "AWS_SANDBOX_STATE_DELAY", 3.0)
-        run(host=host, port=port, state_delay=state_delay, announce=self.stdout.write)
+            state_delay = settings.AWS_SANDBOX_STATE_DELAY
+        self.stdout.flush()
+        argv = [sys.executable, "-m", "sandbox", "--host", host, "--port", str(port)]
+        argv += ["--state-delay", str(state_delay)]
+        os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter and module

@@ -5,7 +5,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from vpn import jobs
+from vpn import events
 from vpn.choices import Stage
 from vpn.models import VpnRequest
 from vpn.services.provisioning import FAILED, WAITING, decommission_advance
@@ -40,7 +40,7 @@ class Command(BaseCommand):
             except StageMoveError as exc:
                 raise CommandError(str(exc)) from exc
         elif not sync:
-            jobs.enqueue(jobs.request_decommission, request_id)
+            events.job_enqueue("vpn.jobs.request_decommission", request_id)
         if not sync:
             self.stdout.write(f"{request.reference}: decommissioning queued.")
             return

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from vpn import jobs
+from vpn import events
 from vpn.choices import PROVISIONING_STAGES, Stage
 from vpn.models import VpnRequest
 from vpn.services.provisioning import DONE, FAILED, WAITING, provision_advance
@@ -43,7 +43,7 @@ class Command(BaseCommand):
             )
         if not sync:
             if request.stage != Stage.FAILED:
-                jobs.enqueue(jobs.request_provision, request_id)
+                events.job_enqueue("vpn.jobs.request_provision", request_id)
             self.stdout.write(f"{request.reference}: provisioning queued.")
             return
         self._run(request_id)
