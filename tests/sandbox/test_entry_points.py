@@ -1,5 +1,6 @@
 """``python -m sandbox`` and ``manage.py aws_sandbox`` start the same server."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -9,8 +10,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-
-from sandbox import server as sandbox_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,33 +53,42 @@ def test_command_line_serves_and_logs_each_call():
     assert " ms" in log
 
 
-@pytest.fixture
-def started_servers(monkeypatch):
-    """Let ``run`` start the real server but return at once instead of serving forever."""
-    servers = []
-    monkeypatch.setattr(sandbox_server.SandboxServer, "wait", lambda self: servers.append(self))
-    return servers
-
-
-def _django_ready() -> bool:
+def _serve(argv: list[str], env: dict[str, str]) -> tuple[str, str, int]:
+    """Start a sandbox with `argv`, make one call, stop it with SIGINT: (banner, log, rc)."""
+    process = subprocess.Popen(
+        argv, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    watchdog = threading.Timer(60, process.kill)
+    watchdog.start()
     try:
-        from django.conf import settings
+        banner = process.stdout.readline()
+        process.send_signal(signal.SIGINT)
+        _, log = process.communicate(timeout=30)
+    finally:
+        watchdog.cancel()
+        process.kill()
+    return banner, log, process.returncode
 
-        return settings.configured
-    except ImportError:
-        return False
 
-
-@pytest.mark.skipif(not _django_ready(), reason="Django settings are not configured")
-def test_management_command(started_servers, settings, capsys):
-    from django.core.management import call_command
-
-    settings.AWS_SANDBOX_STATE_DELAY = 7.5
-    call_command("aws_sandbox", "--port", "0")
-    call_command("aws_sandbox", "--port", "0", "--state-delay", "0.25")
-    del settings.AWS_SANDBOX_STATE_DELAY
-    call_command("aws_sandbox", "--port", "0")
-
-    delays = [server.app.state.lifecycle.delay for server in started_servers]
-    assert delays == [7.5, 0.25, 3.0]
-    assert capsys.readouterr().out.count("serving the EC2 API on http://127.0.0.1:") == 3
+@pytest.mark.parametrize(
+    ("extra_args", "environment_delay", "expected"),
+    [([], "7.5", "7.5"), (["--state-delay", "0.25"], "7.5", "0.25"), ([], None, "3")],
+)
+def test_management_command_serves_with_the_settings_delay(extra_args, environment_delay, expected):
+    """`manage.py aws_sandbox` becomes `python -m sandbox` (it never imports the sandbox),
+    with the state delay from `AWS_SANDBOX_STATE_DELAY` unless a flag says otherwise."""
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("AWS_SANDBOX_STATE_DELAY", "DJANGO_SETTINGS_MODULE")
+    }
+    env["DJANGO_DEBUG"] = "true"
+    if environment_delay is not None:
+        env["AWS_SANDBOX_STATE_DELAY"] = environment_delay
+    banner, _, returncode = _serve(
+        [sys.executable, "manage.py", "aws_sandbox", "--port", str(port), *extra_args], env
+    )
+    assert f"serving the EC2 API on http://127.0.0.1:{port}" in banner
+    assert f"(state delay {expected} s)" in banner
+    assert returncode == 0
