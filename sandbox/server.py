@@ -245,8 +245,9 @@ def run(
     _ensure_console_logging()
     server = SandboxServer(host=host, port=port, state_delay=state_delay)
     url = server.start()
-    announce(f"AWS sandbox serving the EC2 API on {url} (state delay {state_delay:g} s)")
     try:
+        # Announced inside the try: a Ctrl-C that follows at once still stops it cleanly.
+        announce(f"AWS sandbox serving the EC2 API on {url} (state delay {state_delay:g} s)")
         server.wait()
     except KeyboardInterrupt:
         pass

@@ -62,6 +62,16 @@ def _serve(argv: list[str], env: dict[str, str]) -> tuple[str, str, int]:
     watchdog.start()
     try:
         banner = process.stdout.readline()
+        if "http://" in banner:
+            # One answered call: the server is serving (and handles SIGINT) by then.
+            url = banner.split(" on ", 1)[1].split()[0]
+            boto3.client(
+                "ec2",
+                endpoint_url=url,
+                region_name="eu-west-1",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            ).describe_vpcs()
         process.send_signal(signal.SIGINT)
         _, log = process.communicate(timeout=30)
     finally:
