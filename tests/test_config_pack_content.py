@@ -18,7 +18,7 @@ from tests.config_pack_support import (
     zip_files,
 )
 from vpn.choices import DeviceVendor, IkeVersion, Routing
-from vpn.tunnel_profile import BGP_HOLD_TIME_SECONDS, TUNNEL_MTU, TUNNEL_TCP_MSS
+from vpn.tunnel_profile import BGP_HOLD_TIME_SECONDS
 
 # Marks the database as needed, so that the module fixtures below can use it.
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,10 @@ def test_every_tunnel_value_is_printed(static_pack):
     # The profile's values, and no others.
     for value in ("AES256", "SHA2-256", "DH group 14", "28800 s", "3600 s", "timeout 30 s"):
         assert value in text
-    assert f"{TUNNEL_MTU} bytes" in text and f"{TUNNEL_TCP_MSS} bytes" in text
+    # The MTU and MSS computed for the profile (AES256 and SHA2-256 through NAT traversal).
+    flat = " ".join(text.split())
+    assert "Set the tunnel MTU to 1422 bytes and clamp TCP MSS to 1382 bytes" in flat
+    assert "Without NAT traversal, packets of up to 1438 bytes (MSS 1398) would fit" in flat
 
 
 def test_static_routes_firewall_keepalive_and_nat(static_pack):

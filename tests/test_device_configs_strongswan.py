@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from tests.config_pack_support import connection_request
+from tests.config_pack_support import connection_request, copies_with_profile
 from tests.conftest import service_missing
 from vpn.choices import IkeVersion, Routing
 from vpn.packs.contract import PackParameterError, PackParameters, pack_copies
@@ -221,9 +221,8 @@ def test_the_customer_side_starts_again_a_tunnel_aws_will_not(
     charon, tmp_path, ike_version, startup_action, close_action
 ):
     vpn_request = connection_request(ike_version=ike_version)
-    parameters = pack_parameters(vpn_request=vpn_request)
-    parameters["ipsec"]["startup_action"] = startup_action
-    configs = {config.filename: config.text for config in device_configs(parameters, version=1)}
+    full, _ = copies_with_profile(vpn_request, startup_action=startup_action)
+    configs = {config.filename: config.text for config in device_configs(full)}
     config = configs["swanctl.conf"]
     lines = [line.strip() for line in config.splitlines()]
     assert lines.count(f"close_action = {close_action}") == 2, config
