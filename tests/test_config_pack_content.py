@@ -18,6 +18,7 @@ from tests.config_pack_support import (
     zip_files,
 )
 from vpn.choices import DeviceVendor, IkeVersion, Routing
+from vpn.packs.devices import VENDORS
 from vpn.tunnel_profile import BGP_HOLD_TIME_SECONDS
 
 # Marks the database as needed, so that the module fixtures below can use it.
@@ -84,6 +85,9 @@ def test_every_tunnel_value_is_printed(static_pack):
     flat = " ".join(text.split())
     assert "Set the tunnel MTU to 1422 bytes and clamp TCP MSS to 1382 bytes" in flat
     assert "Without NAT traversal, packets of up to 1438 bytes (MSS 1398) would fit" in flat
+    # IKEv2 with startup action `start`: AWS brings a closed tunnel back itself.
+    assert "AWS starts these tunnels itself (IKEv2, startup action start)" in flat
+    assert "Make sure your device starts a tunnel again" not in flat
 
 
 def test_static_routes_firewall_keepalive_and_nat(static_pack):
@@ -116,6 +120,12 @@ def test_bgp_one_tunnel_pack(bgp_pack):
     assert "workflows fail" in flat
     assert "Not used".upper() in text or "Not used" in text
     assert "Keep-alive" not in text and "keepalive.sh" not in text
+    # IKEv1: AWS never initiates, and the pack says so, with each device's way.
+    assert "AWS never starts these tunnels (IKEv1, startup action add)" in flat
+    assert "Make sure your device starts a tunnel again by itself" in flat
+    assert "your device initiates the tunnel, and again whenever it goes down" in flat
+    for vendor in VENDORS:
+        assert " ".join(vendor.reinitiation.split()[:6]) in flat, vendor.key
     assert NAT_PUBLIC_IP not in text
     # Only tunnel 1 is configured on the device.
     tunnel1, tunnel2 = bgp_pack.tunnels

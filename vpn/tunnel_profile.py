@@ -32,6 +32,15 @@ class TunnelProfile:
     dpd_timeout_action: str
     startup_action: str
 
+    @property
+    def aws_initiates(self) -> bool:
+        """Whether AWS starts the tunnel itself, again after closing it.
+
+        Only with IKEv2 and startup action `start`; otherwise (IKEv1, or `add`) AWS
+        waits, and only the customer's device can bring a closed tunnel back.
+        """
+        return self.ike_version == IkeVersion.IKEV2 and self.startup_action == "start"
+
     def tunnel_mtu(self, *, nat_traversal: bool) -> "TunnelMtu":
         """The tunnel MTU and TCP MSS of this profile's ESP (phase 2) over a 1500-byte path."""
         return esp_tunnel_mtu(

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from vpn.packs.contract import PackCopy
-from vpn.packs.devices import VENDORS_BY_KEY, DeviceConfig, device_configs, keepalive_script
+from vpn.packs.devices import (
+    VENDORS,
+    VENDORS_BY_KEY,
+    DeviceConfig,
+    device_configs,
+    keepalive_script,
+)
 
 DOCUMENT_TEMPLATE = "vpn/packs/pdf/config_pack.html"
 KEEPALIVE_FILENAME = "keepalive.sh"
@@ -127,6 +133,8 @@ def document_context(copy: PackCopy, *, configs: list[DeviceConfig], files: list
         "one_tunnel": parameters.one_tunnel,
         "firewall_rules": FIREWALL_RULES,
         "ipsec": ipsec,
+        "aws_initiates": ipsec.aws_initiates,
+        "vendors": VENDORS,
         # How the advised MTU and MSS are made (with NAT traversal: the printed values),
         # and what would fit without NAT traversal.
         "mtu_nat": mtu_nat,
