@@ -5,7 +5,8 @@ import io
 import shutil
 import subprocess
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from itertools import count
 from pathlib import PurePosixPath
 
@@ -17,6 +18,7 @@ from tests.conftest import service_missing
 from tests.factories import CustomerFactory, TunnelFactory, VpnRequestFactory
 from vpn.choices import AwsResourceRole, DeviceVendor, IkeVersion, Routing, Stage
 from vpn.models import AwsResource, VpnRequest
+from vpn.packs.contract import PackCopy, PackParameters, pack_copies
 from vpn.services.packs import config_pack_preview, config_pack_render
 
 _numbers = count(1)
@@ -77,6 +79,22 @@ def connection_request(
             details={"public_ip": NAT_PUBLIC_IP},
         )
     return request
+
+
+def copies_with_profile(vpn_request: VpnRequest, **profile_changes) -> tuple[PackCopy, PackCopy]:
+    """The full and redacted copies of the request's pack, with the IPsec profile's
+    fields changed (`startup_action="add"`, `phase2_encryption="AES128-GCM-16"`), as
+    another profile would print them."""
+    parameters = PackParameters.from_request(vpn_request)
+    ipsec = replace(parameters.ipsec, **profile_changes)
+    sizes = ipsec.tunnel_mtu(nat_traversal=True)
+    parameters = replace(parameters, ipsec=ipsec, mtu=sizes.mtu, tcp_mss=sizes.tcp_mss)
+    return pack_copies(
+        parameters,
+        version=1,
+        issued_at=datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC),
+        changes=["First version."],
+    )
 
 
 def pdf_text(content: bytes) -> str:

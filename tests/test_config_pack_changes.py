@@ -142,8 +142,8 @@ def _format_1_row(vpn_request) -> dict:
             "dpd_timeout_action": "restart",
             "startup_action": "start",
         },
-        "mtu": 1446,
-        "tcp_mss": 1406,
+        "mtu": 1422,
+        "tcp_mss": 1382,
         "tunnels": tunnels,
         "keepalive": {
             "required": True,
@@ -172,4 +172,15 @@ def test_rows_stored_by_earlier_versions_still_compare():
         "Static routes: removed 192.168.50.0/24",
         f"Tunnel {tunnel.outside_ip}: pre-shared key changed",
         f"Tunnel {vpn_request.tunnels.get(position=2).outside_ip}: no longer used",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_row_that_advised_aws_maxima_reports_the_computed_mtu():
+    """Packs stored before the MTU was computed advised 1446 / 1406 (AES-GCM's sizes)."""
+    vpn_request = connection_request(routing=Routing.STATIC)
+    row = {**_format_1_row(vpn_request), "mtu": 1446, "tcp_mss": 1406}
+    assert _changes(row, vpn_request) == [
+        "Tunnel MTU: changed from 1446 to 1422",
+        "TCP MSS: changed from 1406 to 1382",
     ]

@@ -18,7 +18,8 @@ from tests.config_pack_support import (
     zip_files,
 )
 from vpn.choices import DeviceVendor, IkeVersion, Routing
-from vpn.tunnel_profile import BGP_HOLD_TIME_SECONDS, TUNNEL_MTU, TUNNEL_TCP_MSS
+from vpn.packs.devices import VENDORS
+from vpn.tunnel_profile import BGP_HOLD_TIME_SECONDS
 
 # Marks the database as needed, so that the module fixtures below can use it.
 pytestmark = pytest.mark.django_db
@@ -80,7 +81,13 @@ def test_every_tunnel_value_is_printed(static_pack):
     # The profile's values, and no others.
     for value in ("AES256", "SHA2-256", "DH group 14", "28800 s", "3600 s", "timeout 30 s"):
         assert value in text
-    assert f"{TUNNEL_MTU} bytes" in text and f"{TUNNEL_TCP_MSS} bytes" in text
+    # The MTU and MSS computed for the profile (AES256 and SHA2-256 through NAT traversal).
+    flat = " ".join(text.split())
+    assert "Set the tunnel MTU to 1422 bytes and clamp TCP MSS to 1382 bytes" in flat
+    assert "Without NAT traversal, packets of up to 1438 bytes (MSS 1398) would fit" in flat
+    # IKEv2 with startup action `start`: AWS brings a closed tunnel back itself.
+    assert "AWS starts these tunnels itself (IKEv2, startup action start)" in flat
+    assert "Make sure your device starts a tunnel again" not in flat
 
 
 def test_static_routes_firewall_keepalive_and_nat(static_pack):
@@ -113,6 +120,12 @@ def test_bgp_one_tunnel_pack(bgp_pack):
     assert "workflows fail" in flat
     assert "Not used".upper() in text or "Not used" in text
     assert "Keep-alive" not in text and "keepalive.sh" not in text
+    # IKEv1: AWS never initiates, and the pack says so, with each device's way.
+    assert "AWS never starts these tunnels (IKEv1, startup action add)" in flat
+    assert "Make sure your device starts a tunnel again by itself" in flat
+    assert "your device initiates the tunnel, and again whenever it goes down" in flat
+    for vendor in VENDORS:
+        assert " ".join(vendor.reinitiation.split()[:6]) in flat, vendor.key
     assert NAT_PUBLIC_IP not in text
     # Only tunnel 1 is configured on the device.
     tunnel1, tunnel2 = bgp_pack.tunnels

@@ -180,7 +180,7 @@ def test_the_checks_catch_what_they_are_for():
         with pytest.raises(AssertionError):
             _check_text("sample", text, redacted=False)
     _check_text(
-        "sample", "#      ip link set ipsec1 mtu 1446 up\n  Reference ... VPN-1\n", redacted=False
+        "sample", "#      ip link set ipsec1 mtu 1422 up\n  Reference ... VPN-1\n", redacted=False
     )
 
 

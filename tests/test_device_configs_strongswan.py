@@ -11,13 +11,13 @@ import os
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from tests.config_pack_support import connection_request
+from tests.config_pack_support import connection_request, copies_with_profile
 from tests.conftest import service_missing
 from vpn.choices import IkeVersion, Routing
 from vpn.packs.contract import PackParameterError, PackParameters, pack_copies
@@ -221,10 +221,7 @@ def test_the_customer_side_starts_again_a_tunnel_aws_will_not(
     charon, tmp_path, ike_version, startup_action, close_action
 ):
     vpn_request = connection_request(ike_version=ike_version)
-    parameters = PackParameters.from_request(vpn_request)
-    # The profile fixes the startup action per IKE version; vary it to cover each case.
-    parameters = replace(parameters, ipsec=replace(parameters.ipsec, startup_action=startup_action))
-    full, _ = pack_copies(parameters, version=1, issued_at=timezone.now(), changes=["First."])
+    full, _ = copies_with_profile(vpn_request, startup_action=startup_action)
     configs = {config.filename: config.text for config in device_configs(full)}
     config = configs["swanctl.conf"]
     lines = [line.strip() for line in config.splitlines()]

@@ -2,7 +2,8 @@
 
 Provisioning sends exactly these options for both tunnels (AWS's defaults would accept
 every algorithm, including weak ones), and the config pack prints the same values, so
-the customer's device is configured to match what AWS was told.
+the customer's device is configured to match what AWS was told. The tunnel MTU and TCP
+MSS the pack advises are computed from the same profile (`esp_tunnel_mtu`).
 """
 
 from dataclasses import dataclass
@@ -30,6 +31,23 @@ class TunnelProfile:
     dpd_timeout_seconds: int
     dpd_timeout_action: str
     startup_action: str
+
+    @property
+    def aws_initiates(self) -> bool:
+        """Whether AWS starts the tunnel itself, again after closing it.
+
+        Only with IKEv2 and startup action `start`; otherwise (IKEv1, or `add`) AWS
+        waits, and only the customer's device can bring a closed tunnel back.
+        """
+        return self.ike_version == IkeVersion.IKEV2 and self.startup_action == "start"
+
+    def tunnel_mtu(self, *, nat_traversal: bool) -> "TunnelMtu":
+        """The tunnel MTU and TCP MSS of this profile's ESP (phase 2) over a 1500-byte path."""
+        return esp_tunnel_mtu(
+            encryption=self.phase2_encryption,
+            integrity=self.phase2_integrity,
+            nat_traversal=nat_traversal,
+        )
 
     def aws_options(self, *, inside_cidr: str, psk: str) -> dict:
         """The `TunnelOptions` entry of `CreateVpnConnection` for one tunnel."""
@@ -85,7 +103,125 @@ def tunnel_profile(ike_version: str) -> TunnelProfile:
 
 # Hold time AWS uses for BGP sessions over the tunnels (seconds).
 BGP_HOLD_TIME_SECONDS = 30
-# What AWS documents for the tunnels: MTU 1446 and TCP MSS 1406 at most (less with some
-# algorithms and NAT-T); the pack advises these.
-TUNNEL_MTU = 1446
-TUNNEL_TCP_MSS = 1406
+
+
+# --- How large a packet the tunnels carry -------------------------------------------------
+
+# The path between the customer's gateway and AWS: Ethernet's 1500 bytes, what the
+# internet carries end to end.
+PATH_MTU = 1500
+# What ESP in tunnel mode puts around a packet (RFC 4303): a new IPv4 header, the ESP
+# header (SPI and sequence number) and, after the padding, the trailer (pad length and
+# next header). With NAT traversal a UDP header comes first (port 4500, RFC 3948).
+OUTER_IP_HEADER_BYTES = 20
+NAT_TRAVERSAL_UDP_HEADER_BYTES = 8
+ESP_HEADER_BYTES = 8
+ESP_TRAILER_BYTES = 2
+# The IPv4 and TCP headers of the packet inside: TCP's MSS is the tunnel MTU less these.
+INNER_IP_AND_TCP_HEADER_BYTES = 40
+
+
+@dataclass(frozen=True)
+class EspCipher:
+    """How an ESP cipher sizes a packet: the IV it sends, the block it pads to, and for
+    an AEAD cipher (which needs no integrity algorithm) its own ICV."""
+
+    iv_bytes: int
+    block_bytes: int
+    icv_bytes: int | None = None
+
+
+# The ciphers AWS accepts for phase 2, by AWS's names. AES-CBC sends a 16-byte IV and
+# pads to its 16-byte block (RFC 3602); AES-GCM sends an 8-byte IV, pads only to ESP's
+# 4-byte alignment and carries a 16-byte ICV ("-16", RFC 4106).
+ESP_CIPHERS = {
+    "AES128": EspCipher(iv_bytes=16, block_bytes=16),
+    "AES256": EspCipher(iv_bytes=16, block_bytes=16),
+    "AES128-GCM-16": EspCipher(iv_bytes=8, block_bytes=4, icv_bytes=16),
+    "AES256-GCM-16": EspCipher(iv_bytes=8, block_bytes=4, icv_bytes=16),
+}
+# The ICV each HMAC leaves in an ESP packet: SHA-1 truncated to 96 bits (RFC 2404), the
+# SHA-2 family to half their output (RFC 4868).
+ESP_INTEGRITY_ICV_BYTES = {"SHA1": 12, "SHA2-256": 16, "SHA2-384": 24, "SHA2-512": 32}
+
+
+@dataclass(frozen=True)
+class TunnelMtu:
+    """The largest packet a tunnel carries over the path, with the parts it is made of.
+
+    `overhead_bytes` is what goes around the packet before padding (outer headers, ESP
+    header, IV, ICV); `encrypted_bytes` the room left for the encrypted part, rounded
+    down to whole cipher blocks; the packet is that, less the ESP trailer.
+    """
+
+    path_mtu: int
+    nat_traversal: bool
+    outer_header_bytes: int
+    esp_header_bytes: int
+    iv_bytes: int
+    icv_bytes: int
+    block_bytes: int
+    encrypted_bytes: int
+    mtu: int
+    tcp_mss: int
+
+    @property
+    def overhead_bytes(self) -> int:
+        """Every byte around the packet except the padding and the ESP trailer."""
+        return self.outer_header_bytes + self.esp_header_bytes + self.iv_bytes + self.icv_bytes
+
+
+def esp_tunnel_mtu(
+    *, encryption: str, integrity: str, nat_traversal: bool, path_mtu: int = PATH_MTU
+) -> TunnelMtu:
+    """The tunnel interface MTU and the TCP MSS for an ESP profile over a path.
+
+    The formula (sizes in bytes, algorithms by AWS's names)::
+
+        outer    = 20 (IPv4 header) + 8 (UDP header, with NAT traversal only)
+        room     = path_mtu - outer - 8 (ESP header) - IV - ICV
+        mtu      = floor(room / block) * block - 2 (ESP trailer)
+        tcp_mss  = mtu - 40 (inner IPv4 and TCP headers)
+
+    where IV and block come from the cipher (AES-CBC: 16 and 16; AES-GCM: 8 and 4) and
+    ICV from the integrity algorithm (SHA1 12, SHA2-256 16, SHA2-384 24, SHA2-512 32) or,
+    for AES-GCM, from the cipher itself (16, the integrity algorithm is then unused).
+    The ESP payload (the packet, its padding and the trailer) fills whole blocks, so the
+    packet is the largest that leaves room for the trailer in them.
+
+    For AES-256-CBC with SHA2-256 over 1500 bytes: room = 1500 - 20 - 8 - 8 - 16 - 16 =
+    1432 with NAT traversal, 89 blocks = 1424, MTU 1422 and MSS 1382; without NAT
+    traversal room = 1440, MTU 1438 and MSS 1398. Raises `ValueError` for an algorithm
+    whose sizes are not known.
+    """
+    try:
+        cipher = ESP_CIPHERS[encryption]
+    except KeyError:
+        raise ValueError(f"No ESP sizes are known for the cipher {encryption!r}.") from None
+    if cipher.icv_bytes is not None:
+        icv_bytes = cipher.icv_bytes
+    else:
+        try:
+            icv_bytes = ESP_INTEGRITY_ICV_BYTES[integrity]
+        except KeyError:
+            raise ValueError(
+                f"No ESP sizes are known for the integrity algorithm {integrity!r}."
+            ) from None
+    outer_header_bytes = OUTER_IP_HEADER_BYTES + (
+        NAT_TRAVERSAL_UDP_HEADER_BYTES if nat_traversal else 0
+    )
+    room = path_mtu - outer_header_bytes - ESP_HEADER_BYTES - cipher.iv_bytes - icv_bytes
+    encrypted_bytes = room // cipher.block_bytes * cipher.block_bytes
+    mtu = encrypted_bytes - ESP_TRAILER_BYTES
+    return TunnelMtu(
+        path_mtu=path_mtu,
+        nat_traversal=nat_traversal,
+        outer_header_bytes=outer_header_bytes,
+        esp_header_bytes=ESP_HEADER_BYTES,
+        iv_bytes=cipher.iv_bytes,
+        icv_bytes=icv_bytes,
+        block_bytes=cipher.block_bytes,
+        encrypted_bytes=encrypted_bytes,
+        mtu=mtu,
+        tcp_mss=mtu - INNER_IP_AND_TCP_HEADER_BYTES,
+    )

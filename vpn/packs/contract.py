@@ -30,13 +30,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from vpn.choices import AwsResourceRole, DeviceVendor, IkeVersion, Routing
 from vpn.models import VpnRequest
 from vpn.regions import REGIONS_BY_CODE
-from vpn.tunnel_profile import (
-    BGP_HOLD_TIME_SECONDS,
-    TUNNEL_MTU,
-    TUNNEL_TCP_MSS,
-    TunnelProfile,
-    tunnel_profile,
-)
+from vpn.tunnel_profile import BGP_HOLD_TIME_SECONDS, TunnelProfile, tunnel_profile
 
 # Bumped when the structure of the parameters changes (then every request gets a new
 # version the next time its pack is rendered).
@@ -279,6 +273,9 @@ class PackParameters:
             self, "customer_gateway_ip", _ipv4(self.customer_gateway_ip, "The customer gateway IP")
         )
         _set(self, "vpc_cidr", _cidr(self.vpc_cidr, "The VPC CIDR"))
+        for what, size in (("tunnel MTU", self.mtu), ("TCP MSS", self.tcp_mss)):
+            if isinstance(size, bool) or not isinstance(size, int) or not 500 <= size <= 1500:
+                raise PackParameterError(f"Unexpected {what} {size!r}.")
         if self.nat_public_ip is not None:
             _set(self, "nat_public_ip", _ipv4(self.nat_public_ip, "The NAT gateway's public IP"))
         try:
@@ -347,6 +344,11 @@ class PackParameters:
         )
         region = REGIONS_BY_CODE.get(vpn_request.region)
         customer = vpn_request.customer
+        ipsec = tunnel_profile(vpn_request.ike_version)
+        # The values with NAT traversal: the customer seldom knows whether a NAT sits on
+        # the path, and these fit either way (without a NAT they cost a few bytes per
+        # packet), where the larger ones would not fit once NAT traversal is used.
+        sizes = ipsec.tunnel_mtu(nat_traversal=True)
         return cls(
             reference=reference,
             customer=CustomerDetails(
@@ -358,14 +360,14 @@ class PackParameters:
             region=RegionParameters(code=vpn_request.region, name=region.name if region else ""),
             vpn_connection_id=vpn_connection_id,
             customer_gateway_ip=customer_gateway_ip,
-            ipsec=tunnel_profile(vpn_request.ike_version),
+            ipsec=ipsec,
             tunnel_count=vpn_request.tunnel_count,
             device_vendor=vpn_request.device_vendor,
             vpc_cidr=vpn_request.vpc_cidr,
             routing=routing,
             nat_public_ip=public_ip or None,
-            mtu=TUNNEL_MTU,
-            tcp_mss=TUNNEL_TCP_MSS,
+            mtu=sizes.mtu,
+            tcp_mss=sizes.tcp_mss,
             tunnels=tuple(
                 TunnelParameters(
                     position=tunnel.position,

@@ -1,7 +1,8 @@
 """Device configurations: the registry of vendors, and their templates rendered strictly.
 
-A vendor is one `Vendor` entry in `VENDORS` (file name, template, comment marker, the
-profile's algorithms in the vendor's vocabulary) and one template in
+A vendor is one `Vendor` entry in `VENDORS` (file name, template, comment marker, how
+its configuration re-initiates a tunnel, the profile's algorithms in the vendor's
+vocabulary) and one template in
 `templates/vpn/packs/devices/`; its label is the `DeviceVendor` choice the customer
 picked it by.
 
@@ -131,6 +132,9 @@ class Vendor:
     template: str
     # What starts a comment in the vendor's syntax (the header is written in comments).
     comment: str
+    # How its configuration brings back a tunnel AWS closed and will not restart, in a
+    # sentence for the PDF; the template's comments say the same next to the settings.
+    reinitiation: str = ""
     # The profile's algorithms as the template prints them (`{{ names.ike_enc }}`).
     names: AlgorithmNames = _no_names
 
@@ -155,6 +159,10 @@ VENDORS: tuple[Vendor, ...] = (
         filename="swanctl.conf",
         template="strongswan.conf",
         comment="#",
+        reinitiation=(
+            "close_action = start in each child where AWS will not initiate (none where it "
+            "will, as initiating too would race it), and dpd_action = restart."
+        ),
         names=_strongswan_names,
     ),
     Vendor(
@@ -162,6 +170,11 @@ VENDORS: tuple[Vendor, ...] = (
         filename="cisco-ios-vti.txt",
         template="cisco_ios.txt",
         comment="!",
+        reinitiation=(
+            "The tunnel interfaces negotiate again whenever their SAs are gone; an IP SLA "
+            "probe pings AWS's inside address through each tunnel every 5 seconds, and "
+            "dead peer detection is periodic where AWS will not initiate."
+        ),
         names=_tables(
             ike_enc=("phase1_encryption", {"AES128": "aes-cbc-128", "AES256": "aes-cbc-256"}),
             ike_int=("phase1_integrity", _SHA_PLAIN),
@@ -184,6 +197,10 @@ VENDORS: tuple[Vendor, ...] = (
         filename="juniper-srx.txt",
         template="juniper_srx.txt",
         comment="#",
+        reinitiation=(
+            "establish-tunnels immediately and VPN monitoring (vpn-monitor) on each "
+            "tunnel; dead peer detection always-send where AWS will not initiate."
+        ),
         names=_tables(
             ike_enc=("phase1_encryption", _AES_DASHED_CBC),
             ike_int=(
@@ -212,6 +229,11 @@ VENDORS: tuple[Vendor, ...] = (
         filename="palo-alto-panos.txt",
         template="palo_alto.txt",
         comment="#",
+        reinitiation=(
+            "Tunnel monitoring with a fail-over monitor profile (the firewall negotiates "
+            "new keys when the pings stop), and IKE gateways that initiate "
+            "(passive-mode no)."
+        ),
         names=_tables(
             ike_enc=("phase1_encryption", _AES_DASHED_CBC),
             ike_int=("phase1_integrity", _SHA_PLAIN),
@@ -224,6 +246,10 @@ VENDORS: tuple[Vendor, ...] = (
         filename="fortinet-fortigate.txt",
         template="fortinet.txt",
         comment="#",
+        reinitiation=(
+            "Phase 2 auto-negotiate and keepalive, so that each tunnel is negotiated "
+            "again by itself, and dead peer detection on idle tunnels."
+        ),
         names=_tables(
             ike_enc=("phase1_encryption", _AES_PLAIN),
             ike_int=("phase1_integrity", _SHA_PLAIN),
@@ -236,6 +262,7 @@ VENDORS: tuple[Vendor, ...] = (
         filename="generic.txt",
         template="generic.txt",
         comment="#",
+        reinitiation="The sheet says in words what the device must do.",
     ),
 )
 VENDORS_BY_KEY: dict[str, Vendor] = {vendor.key.value: vendor for vendor in VENDORS}
@@ -352,6 +379,8 @@ def device_context(copy: PackCopy) -> dict:
         "mtu": parameters.mtu,
         "mss": parameters.tcp_mss,
         "ipsec": ipsec,
+        # Whether AWS brings a closed tunnel back itself; if not, the device must.
+        "aws_initiates": ipsec.aws_initiates,
         "child_rekey_time": ipsec.phase2_lifetime_seconds - ipsec.rekey_margin_seconds,
         "ike_rekey_time": ipsec.phase1_lifetime_seconds - ipsec.rekey_margin_seconds,
         "keepalive": parameters.keepalive,

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from vpn.packs.contract import PackCopy
-from vpn.packs.devices import VENDORS_BY_KEY, DeviceConfig, device_configs, keepalive_script
+from vpn.packs.devices import (
+    VENDORS,
+    VENDORS_BY_KEY,
+    DeviceConfig,
+    device_configs,
+    keepalive_script,
+)
 
 DOCUMENT_TEMPLATE = "vpn/packs/pdf/config_pack.html"
 KEEPALIVE_FILENAME = "keepalive.sh"
@@ -104,6 +110,9 @@ def document_context(copy: PackCopy, *, configs: list[DeviceConfig], files: list
     parameters = copy.parameters
     scripts = [file for file in files if file.name == KEEPALIVE_FILENAME]
     chosen = VENDORS_BY_KEY[parameters.device_vendor]
+    ipsec = parameters.ipsec
+    mtu_nat = ipsec.tunnel_mtu(nat_traversal=True)
+    mtu_no_nat = ipsec.tunnel_mtu(nat_traversal=False)
     return {
         "p": parameters,
         "reference": parameters.reference,
@@ -123,7 +132,14 @@ def document_context(copy: PackCopy, *, configs: list[DeviceConfig], files: list
         "used_tunnels": parameters.used_tunnels,
         "one_tunnel": parameters.one_tunnel,
         "firewall_rules": FIREWALL_RULES,
-        "ipsec": parameters.ipsec,
+        "ipsec": ipsec,
+        "aws_initiates": ipsec.aws_initiates,
+        "vendors": VENDORS,
+        # How the advised MTU and MSS are made (with NAT traversal: the printed values),
+        # and what would fit without NAT traversal.
+        "mtu_nat": mtu_nat,
+        "mtu_no_nat": mtu_no_nat,
+        "mtu_nat_cost_bytes": mtu_no_nat.mtu - mtu_nat.mtu,
         "keepalive": parameters.keepalive,
         "keepalive_script": scripts[0].content.decode() if scripts else "",
         "configs": configs,
