@@ -1,9 +1,31 @@
-"""Django admin for ops: every model, with the stage read-only and changed only by
-actions that go through the stage service."""
+"""Django admin for ops: every model, writing nothing the services do not.
 
+- A request's intake is edited only before approval, judged by the intake rules and
+  saved by `vpn.services.intake.request_update`, like the page's edit. Once approved,
+  everything AWS or the config pack knows about is read-only.
+- Records the services write (tunnels, status changes, AWS resources, transitions,
+  links, packs, downloads, refreshes) can be read, never added, changed or deleted.
+- Each action calls the service the page's button calls. Nothing is deleted here: a
+  VPN is decommissioned.
+- The RQ dashboard, which django-rq mounts in the admin, is for Ops and superusers.
+"""
+
+from functools import wraps
+
+from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin.utils import construct_change_message
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import URLPattern, reverse
+from django.utils import dateformat, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django_rq.admin import QueueAdmin
+from django_rq.models import Dashboard
 
-from vpn.choices import Stage
+from vpn.admin_forms import CustomerAdminForm, VpnRequestAdminForm
+from vpn.choices import ENGINEER_EDITABLE_STAGES, STAGE_COLOURS, Stage
 from vpn.models import (
     AwsResource,
     ConfigPack,
@@ -17,12 +39,50 @@ from vpn.models import (
     TunnelStatusChange,
     VpnRequest,
 )
-from vpn.services.intake import intake_link_revoke
+from vpn.selectors.requests import DECOMMISSIONABLE_STAGES
+from vpn.services.intake import (
+    IntakeClosed,
+    customer_upsert,
+    intake_link_revoke,
+    request_approve,
+    request_update,
+)
 from vpn.services.stages import StageMoveError, request_move, request_retry
+from vpn.validation import IntakeInvalid
+
+admin.site.site_header = "VPN onboarding administration"
+admin.site.site_title = "VPN onboarding admin"
+admin.site.index_title = "Administration"
+
+# The permission each action needs, as on the request page.
+APPROVE_PERMISSION = "vpn.approve_vpnrequest"
+OPERATE_PERMISSION = "vpn.operate_vpnrequest"
+LINK_REVOKE_PERMISSION = "vpn.change_vpnrequest"
+
+# Set on the HTTP request when the service refused a save the form had accepted (the
+# request moved on in between), so that the admin reports it instead of a success.
+_REFUSED = "_vpn_admin_refusal"
 
 
-class ReadOnlyInline(admin.TabularInline):
-    """An inline that lists rows written by services, never edited by hand."""
+# --- Records written by the services ----------------------------------------------------
+
+
+class RecordAdmin(admin.ModelAdmin):
+    """A model whose rows only services write: listed and shown, never added, changed
+    or deleted by hand (the change page has no Save button)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RecordInline(admin.TabularInline):
+    """An inline listing rows written by services."""
 
     extra = 0
     can_delete = False
@@ -34,20 +94,23 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
 
-class TunnelInline(ReadOnlyInline):
+
+class TunnelInline(RecordInline):
     model = Tunnel
     fields = ("position", "outside_ip", "inside_cidr", "status", "last_status_change")
     readonly_fields = fields
 
 
-class AwsResourceInline(ReadOnlyInline):
+class AwsResourceInline(RecordInline):
     model = AwsResource
     fields = ("role", "resource_id", "region", "state", "created_at", "deleted_at")
     readonly_fields = fields
 
 
-class StageTransitionInline(ReadOnlyInline):
+class StageTransitionInline(RecordInline):
     model = StageTransition
     fields = ("created_at", "from_stage", "to_stage", "actor", "actor_label", "note")
     readonly_fields = fields
@@ -55,106 +118,343 @@ class StageTransitionInline(ReadOnlyInline):
     show_change_link = False
 
 
-def _apply(modeladmin, http_request, queryset, move) -> None:
-    """Run `move(request)` for each selected request and report each outcome."""
-    moved = 0
+# --- Actions on requests, through the services the page's buttons call ---------------
+
+
+def _report(modeladmin, http_request, done: int, verb: str) -> None:
+    if done:
+        modeladmin.message_user(
+            http_request, f"{done} request{'s' if done != 1 else ''} {verb}.", messages.SUCCESS
+        )
+
+
+def _refusal(exc: Exception) -> str:
+    """A service's refusal in words for the engineer (the intake's errors field by field)."""
+    if isinstance(exc, IntakeInvalid):
+        details = "; ".join(
+            f"{name.replace('_', ' ')}: {' '.join(msgs)}" for name, msgs in exc.errors.items()
+        )
+        return f"The intake breaks a rule; edit it first. {details}"
+    return str(exc)
+
+
+def _each(modeladmin, http_request, queryset, act, *, verb: str) -> None:
+    """Run `act(request)` on each selected request, reporting every refusal."""
+    done = 0
     for vpn_request in queryset.order_by("pk"):
         try:
-            move(vpn_request)
-        except StageMoveError as exc:
-            modeladmin.message_user(http_request, str(exc), messages.ERROR)
+            refusal = act(vpn_request)
+        except IntakeInvalid as exc:
+            refusal = f"{vpn_request.reference}: {_refusal(exc)}"
+        except (IntakeClosed, StageMoveError) as exc:
+            refusal = str(exc)
+        if refusal:
+            modeladmin.message_user(http_request, refusal, messages.ERROR)
         else:
-            moved += 1
-    if moved:
-        modeladmin.message_user(
-            http_request, f"{moved} request{'s' if moved != 1 else ''} moved.", messages.SUCCESS
+            done += 1
+    _report(modeladmin, http_request, done, verb)
+
+
+@admin.action(description="Approve submitted requests", permissions=["approve"])
+def move_to_approved(modeladmin, http_request, queryset):
+    """Approve each submitted request whose intake still passes every rule
+    (`request_approve`, as the review page's Approve button)."""
+
+    def approve(vpn_request: VpnRequest) -> str:
+        if vpn_request.stage != Stage.SUBMITTED:
+            return (
+                f"{vpn_request.reference} is “{vpn_request.get_stage_display()}”: only a "
+                "submitted request can be approved."
+            )
+        request_approve(request_id=vpn_request.pk, actor=http_request.user)
+        return ""
+
+    _each(modeladmin, http_request, queryset, approve, verb="approved")
+
+
+@admin.action(description="Cancel requests not yet provisioned", permissions=["operate"])
+def move_to_cancelled(modeladmin, http_request, queryset):
+    """Close requests that never reached AWS, through the stage service."""
+
+    def cancel(vpn_request: VpnRequest) -> str:
+        request_move(
+            request_id=vpn_request.pk,
+            to_stage=Stage.CANCELLED,
+            from_stage=vpn_request.stage,
+            actor=http_request.user,
+            note="Cancelled from the admin",
         )
+        return ""
 
-
-def _move_action(to_stage: Stage, description: str, permission: str):
-    def action(modeladmin, http_request, queryset):
-        _apply(
-            modeladmin,
-            http_request,
-            queryset,
-            lambda vpn_request: request_move(
-                request_id=vpn_request.pk,
-                to_stage=to_stage,
-                actor=http_request.user,
-                note=f"Admin action: {description}",
-            ),
-        )
-
-    action.__name__ = f"move_to_{to_stage.value}"
-    return admin.action(description=description, permissions=[permission])(action)
+    _each(modeladmin, http_request, queryset, cancel, verb="cancelled")
 
 
 @admin.action(description="Retry failed requests from the failed step", permissions=["operate"])
 def retry_failed(modeladmin, http_request, queryset):
-    """Resume each failed request where it stopped."""
-    _apply(
-        modeladmin,
-        http_request,
-        queryset,
-        lambda vpn_request: request_retry(request_id=vpn_request.pk, actor=http_request.user),
-    )
+    """Resume each failed request where it stopped (`request_retry`, as the page)."""
+
+    def retry(vpn_request: VpnRequest) -> str:
+        request_retry(request_id=vpn_request.pk, actor=http_request.user)
+        return ""
+
+    _each(modeladmin, http_request, queryset, retry, verb="retried")
+
+
+@admin.action(description="Start decommissioning", permissions=["operate"])
+def move_to_decommissioning(modeladmin, http_request, queryset):
+    """Delete each request's AWS resources, as the page's Decommission button does."""
+
+    def decommission(vpn_request: VpnRequest) -> str:
+        if vpn_request.stage not in DECOMMISSIONABLE_STAGES:
+            return (
+                f"{vpn_request.reference} is “{vpn_request.get_stage_display()}”: only a "
+                "provisioned or failed request can be decommissioned."
+            )
+        request_move(
+            request_id=vpn_request.pk,
+            to_stage=Stage.DECOMMISSIONING,
+            from_stage=vpn_request.stage,
+            actor=http_request.user,
+            note="Decommissioned from the admin",
+        )
+        return ""
+
+    _each(modeladmin, http_request, queryset, decommission, verb="being decommissioned")
+
+
+# --- Customers and requests --------------------------------------------------------------
+
+
+class ServiceSavedAdmin(admin.ModelAdmin):
+    """A model admin whose saves go through a service (`service_save`), never
+    `Model.save`, and which deletes nothing."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a customer or a request is closed by decommissioning, not deleted
+
+    def save_model(self, request, obj, form, change):
+        """Save through the service; a refusal is reported, not raised."""
+        try:
+            saved = self.service_save(request, obj, form, change)
+        except (IntakeClosed, IntakeInvalid, StageMoveError) as exc:
+            setattr(request, _REFUSED, _refusal(exc))
+            return
+        # The admin goes on with `obj` (its messages and redirects): give it the saved row.
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def service_save(self, request, obj, form, change):
+        """Write the form's accepted values through a service; returns the saved row."""
+        raise NotImplementedError
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related is saved here: the inlines list service records."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        """The history names the fields changed (the inlines are never saved)."""
+        return construct_change_message(form, [], add)
+
+    def log_change(self, request, obj, message):
+        """Record the change in the admin's history, unless the service refused it."""
+        if not hasattr(request, _REFUSED):
+            super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        """Back to the form with the service's refusal, or on as usual."""
+        refusal = getattr(request, _REFUSED, None)
+        if refusal is None:
+            return super().response_change(request, obj)
+        self.message_user(request, f"Nothing was saved: {refusal}", messages.ERROR)
+        return HttpResponseRedirect(request.path)
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ServiceSavedAdmin):
+    """Customers: their name and contact (not AWS data) may be edited, judged like the
+    intake; they are saved by `customer_upsert`, the intake's customer writer."""
+
+    form = CustomerAdminForm
     list_display = ("name", "org_id", "contact_name", "contact_email", "created_at")
     search_fields = ("name", "org_id", "contact_name", "contact_email")
-    readonly_fields = ("created_at", "updated_at")
+    fields = ("name", "org_id", "contact_name", "contact_email", "created_at", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        """The org ID is the customer's identity: given once, when added."""
+        readonly = ("created_at", "updated_at")
+        return readonly if obj is None else ("org_id", *readonly)
+
+    def service_save(self, request, obj, form, change):
+        """Save through `customer_upsert`, keyed by the org ID."""
+        values = form.intake.values
+        return customer_upsert(
+            org_id=values["org_id"],
+            name=values["customer_name"],
+            contact_name=values["contact_name"],
+            contact_email=values["contact_email"],
+        )
+
+
+_REQUEST_DATES = ("created_at", "updated_at", "submitted_at", "customer_confirmed_at")
+_ALLOCATED = ("vpc_cidr", "amazon_side_asn")
 
 
 @admin.register(VpnRequest)
-class VpnRequestAdmin(admin.ModelAdmin):
-    list_display = ("reference", "customer", "region", "stage", "routing", "owner", "updated_at")
-    list_filter = ("stage", "region", "routing", "ike_version", "nat_wanted", "tunnel_count")
-    search_fields = ("customer__name", "customer__org_id", "customer_gateway_ip")
-    list_select_related = ("customer", "owner")
-    autocomplete_fields = ("customer",)
-    raw_id_fields = ("owner",)
-    date_hierarchy = "created_at"
-    readonly_fields = (
+class VpnRequestAdmin(ServiceSavedAdmin):
+    """VPN requests. Before approval the intake may be edited (judged by the intake
+    rules, saved by `request_update`); after it, the request is read-only here and
+    changes only through its actions."""
+
+    form = VpnRequestAdminForm
+    list_display = ("reference", "customer_name", "region_code", "stage_badge", "owner", "updated")
+    list_display_links = ("reference",)
+    list_filter = (
         "stage",
-        "failed_stage",
-        "failure_message",
-        "vpc_cidr",
-        "amazon_side_asn",
-        "created_at",
-        "updated_at",
-        "submitted_at",
-        "customer_confirmed_at",
+        ("region", admin.AllValuesFieldListFilter),
+        "routing",
+        "tunnel_count",
+        "nat_wanted",
     )
+    search_fields = ("customer__name", "customer__org_id", "customer_gateway_ip", "region")
+    list_select_related = ("customer", "owner")
+    date_hierarchy = "created_at"
     inlines = (TunnelInline, AwsResourceInline, StageTransitionInline)
-    actions = (
-        _move_action(Stage.APPROVED, "Approve submitted requests", "approve"),
-        _move_action(Stage.CANCELLED, "Cancel requests not yet provisioned", "operate"),
-        retry_failed,
-        _move_action(Stage.DECOMMISSIONING, "Start decommissioning", "operate"),
-    )
+    actions = (move_to_approved, move_to_cancelled, retry_failed, move_to_decommissioning)
+
+    def has_add_permission(self, request):
+        """New requests start on the portal's own form (or a customer invitation)."""
+        return False
+
+    def get_inline_instances(self, request, obj=None):
+        """Only the records the request has (an empty table says nothing)."""
+        return [
+            inline
+            for inline in super().get_inline_instances(request, obj)
+            if obj is not None and inline.get_queryset(request).filter(request=obj).exists()
+        ]
+
+    def has_change_permission(self, request, obj=None):
+        """The intake can be edited until the request is approved."""
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.stage in ENGINEER_EDITABLE_STAGES)
+
+    def has_approve_permission(self, request) -> bool:
+        return request.user.has_perm(APPROVE_PERMISSION)
+
+    def has_operate_permission(self, request) -> bool:
+        return request.user.has_perm(OPERATE_PERMISSION)
+
+    def get_fieldsets(self, request, obj=None):
+        """The request by topic; CIDR lists shown one per line when read-only."""
+        editable = obj is not None and self.has_change_permission(request, obj)
+        subnets = ("static_subnets", "advertised_prefixes") if editable else ("subnets", "prefixes")
+        failure = ("stage_failure",) if obj is not None and obj.stage == Stage.FAILED else ()
+        return (
+            (None, {"fields": ("customer", "owner", "stage_badge", *failure)}),
+            ("Location", {"fields": ("region", "location_city", "location_country")}),
+            ("Customer gateway", {"fields": ("customer_gateway_ip", "device_vendor")}),
+            ("Routing", {"fields": ("routing", "bgp_asn", subnets[1], subnets[0])}),
+            ("Tunnels", {"fields": ("ike_version", "tunnel_count", "nat_wanted")}),
+            ("Allocated by provisioning", {"fields": _ALLOCATED}),
+            ("Dates", {"fields": _REQUEST_DATES, "classes": ("collapse",)}),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        """Who the request is for, its stage and what provisioning chose are never
+        edited here; the intake is read-only unless the request may still change."""
+        readonly = (
+            "customer",
+            "owner",
+            "stage_badge",
+            "stage_failure",
+            *_ALLOCATED,
+            *_REQUEST_DATES,
+        )
+        if obj is not None and self.has_change_permission(request, obj):
+            return readonly
+        return (*readonly, *VpnRequestAdminForm.Meta.fields, "subnets", "prefixes")
+
+    def service_save(self, request, obj, form, change):
+        """Save through `request_update`, exactly as the page's edit saves."""
+        return request_update(request_id=obj.pk, values=form.intake.values, actor=request.user)
 
     @admin.display(description="Reference", ordering="pk")
     def reference(self, obj: VpnRequest) -> str:
         return obj.reference
 
-    def has_approve_permission(self, request) -> bool:
-        return request.user.has_perm("vpn.approve_vpnrequest")
+    @admin.display(description="Customer", ordering="customer__name")
+    def customer_name(self, obj: VpnRequest) -> str:
+        return format_html('<span title="{}">{}</span>', obj.customer.org_id, obj.customer.name)
 
-    def has_operate_permission(self, request) -> bool:
-        return request.user.has_perm("vpn.operate_vpnrequest")
+    @admin.display(description="Region", ordering="region")
+    def region_code(self, obj: VpnRequest) -> str:
+        return format_html(
+            '<span title="{}">{}</span>', obj.get_region_display(), obj.region or "—"
+        )
+
+    @admin.display(description="Stage", ordering="stage")
+    def stage_badge(self, obj: VpnRequest) -> str:
+        return format_html(
+            '<span class="stage-badge {}">{}</span>',
+            STAGE_COLOURS[obj.stage],
+            obj.get_stage_display(),
+        )
+
+    @admin.display(description="Updated", ordering="updated_at")
+    def updated(self, obj: VpnRequest) -> str:
+        """A compact date (the year only when it is not this one), in full on hover."""
+        when = timezone.localtime(obj.updated_at)
+        shape = "j M H:i" if when.year == timezone.localtime().year else "j M Y"
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            when.isoformat(),
+            dateformat.format(when, "j F Y, H:i:s"),
+            dateformat.format(when, shape),
+        )
+
+    @admin.display(description="Failure")
+    def stage_failure(self, obj: VpnRequest) -> str:
+        if obj.stage != Stage.FAILED:
+            return "—"
+        return (
+            f"{Stage(obj.failed_stage).label}: {obj.failure_message}"
+            if obj.failed_stage
+            else obj.failure_message
+        )
+
+    @admin.display(description="Static subnets")
+    def subnets(self, obj: VpnRequest) -> str:
+        return _lines(obj.static_subnets)
+
+    @admin.display(description="Advertised prefixes")
+    def prefixes(self, obj: VpnRequest) -> str:
+        return _lines(obj.advertised_prefixes)
+
+    def changelist_view(self, request, extra_context=None):
+        """Point to the portal's form for new requests (the admin adds none)."""
+        extra_context = {"new_request_url": reverse("vpn:request_create"), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra_context)
+
+
+def _lines(cidrs: list[str]) -> str:
+    """A list of CIDRs, one per line."""
+    if not cidrs:
+        return "—"
+    return format_html_join(
+        mark_safe("<br>"), '<span class="mono">{}</span>', ((c,) for c in cidrs)
+    )
+
+
+# --- Records -----------------------------------------------------------------------------
 
 
 @admin.register(Tunnel)
-class TunnelAdmin(admin.ModelAdmin):
+class TunnelAdmin(RecordAdmin):
     list_display = ("__str__", "request", "position", "inside_cidr", "status", "last_status_change")
     list_filter = ("status",)
     search_fields = ("outside_ip", "request__customer__name", "request__customer__org_id")
     list_select_related = ("request__customer",)
     # The PSK is never shown here: it is revealed only through the audited reveal.
-    exclude = ("psk",)
-    readonly_fields = (
+    fields = (
         "request",
         "position",
         "outside_ip",
@@ -163,30 +463,22 @@ class TunnelAdmin(admin.ModelAdmin):
         "status_message",
         "last_status_change",
         "accepted_route_count",
+        "created_at",
         "updated_at",
     )
 
 
 @admin.register(TunnelStatusChange)
-class TunnelStatusChangeAdmin(admin.ModelAdmin):
+class TunnelStatusChangeAdmin(RecordAdmin):
     list_display = ("tunnel", "old_status", "new_status", "changed_at", "notified_at", "alerted")
     list_filter = ("new_status", "alerted")
     search_fields = ("tunnel__outside_ip", "tunnel__request__customer__name")
     list_select_related = ("tunnel__request__customer",)
-    readonly_fields = (
-        "tunnel",
-        "old_status",
-        "new_status",
-        "message",
-        "changed_at",
-        "notified_at",
-        "alerted",
-    )
 
 
 @admin.register(StatusRefresh)
-class StatusRefreshAdmin(admin.ModelAdmin):
-    """The runs of the tunnel status refresh: a record, not something to edit."""
+class StatusRefreshAdmin(RecordAdmin):
+    """The runs of the tunnel status refresh."""
 
     list_display = (
         "started_at",
@@ -201,12 +493,6 @@ class StatusRefreshAdmin(admin.ModelAdmin):
     list_filter = ("trigger",)
     date_hierarchy = "started_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="Failed regions")
     def failed_regions(self, obj: StatusRefresh) -> str:
         """The regions AWS could not be read in, if any."""
@@ -214,82 +500,49 @@ class StatusRefreshAdmin(admin.ModelAdmin):
 
 
 @admin.register(AwsResource)
-class AwsResourceAdmin(admin.ModelAdmin):
+class AwsResourceAdmin(RecordAdmin):
     list_display = ("resource_id", "role", "request", "region", "state", "created_at", "deleted_at")
     list_filter = ("role", "region", "state")
     search_fields = ("resource_id", "request__customer__name")
     list_select_related = ("request__customer",)
-    readonly_fields = ("request", "role", "resource_id", "region", "created_at", "updated_at")
 
 
 @admin.register(StageTransition)
-class StageTransitionAdmin(admin.ModelAdmin):
+class StageTransitionAdmin(RecordAdmin):
     list_display = ("request", "from_stage", "to_stage", "actor_display", "created_at")
     list_filter = ("to_stage", "from_stage")
     search_fields = ("request__customer__name", "note")
     list_select_related = ("request__customer", "actor")
-    readonly_fields = (
-        "request",
-        "from_stage",
-        "to_stage",
-        "actor",
-        "actor_label",
-        "note",
-        "created_at",
-    )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(IntakeLink)
-class IntakeLinkAdmin(admin.ModelAdmin):
-    """Customer links: read-only (only the token's hash exists); revoked by an action
-    that goes through the intake service."""
+class IntakeLinkAdmin(RecordAdmin):
+    """Customer links (only the token's hash exists), revoked through the intake service."""
 
     list_display = ("request", "created_by", "created_at", "expires_at", "revoked_at", "status")
     list_filter = ("revoked_at",)
     search_fields = ("request__customer__name", "request__customer__org_id")
     list_select_related = ("request__customer", "created_by")
-    readonly_fields = (
-        "request",
-        "token_hash",
-        "created_by",
-        "created_at",
-        "expires_at",
-        "revoked_at",
-        "revoked_by",
-        "last_used_at",
-    )
-    actions = ["revoke"]
+    actions = ("revoke",)
 
-    @admin.action(description="Revoke the selected links", permissions=["change"])
+    @admin.action(description="Revoke the selected links", permissions=["revoke"])
     def revoke(self, request, queryset):
-        """Stop the links from working."""
+        """Stop the links from working (`intake_link_revoke`, as the page)."""
         for link in queryset:
             intake_link_revoke(link_id=link.pk, actor=request.user)
         self.message_user(request, f"{queryset.count()} link(s) revoked.", messages.SUCCESS)
 
-    def has_add_permission(self, request):
-        return False  # links are made by the intake service, which knows the token
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm(LINK_REVOKE_PERMISSION)
 
 
 @admin.register(ConfigPack)
-class ConfigPackAdmin(admin.ModelAdmin):
+class ConfigPackAdmin(RecordAdmin):
     list_display = ("request", "version", "created_at", "hash_prefix", "reason")
     list_select_related = ("request__customer",)
     search_fields = ("request__customer__name", "parameters_hash")
     # No file links: packs are served only through the audited download views.
-    fields = readonly_fields = (
+    fields = (
         "request",
         "version",
         "created_at",
@@ -299,29 +552,16 @@ class ConfigPackAdmin(admin.ModelAdmin):
         "parameters",
     )
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(PackDownload)
-class PackDownloadAdmin(admin.ModelAdmin):
+class PackDownloadAdmin(RecordAdmin):
     list_display = ("pack", "variant", "downloaded_by_display", "client_ip", "downloaded_at")
     list_filter = ("variant",)
     list_select_related = ("pack__request__customer", "user")
-    readonly_fields = ("pack", "variant", "user", "token_label", "client_ip", "downloaded_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(RecordAdmin):
     """The email outbox: what was sent, what waits for a retry, what was given up. A
     record written and sent by the services, never edited by hand."""
 
@@ -343,11 +583,56 @@ class NotificationAdmin(admin.ModelAdmin):
         "sent_at",
     )
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+# --- The RQ dashboard ----------------------------------------------------------------
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+def rq_dashboard_allowed(user) -> bool:
+    """Whether a user may use the RQ dashboard: Ops (who operate requests) and superusers.
+
+    The dashboard can empty queues and requeue or delete jobs, so solutions engineers,
+    though staff, do not get it.
+    """
+    return bool(user.is_active and user.is_staff and user.has_perm(OPERATE_PERMISSION))
+
+
+def _rq_guarded(view):
+    """Refuse the dashboard's view to staff who may not use it (403). Anyone else goes
+    on to django-rq's own checks: the admin login, or the API's bearer token."""
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        user = request.user
+        if user.is_authenticated and user.is_staff and not rq_dashboard_allowed(user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+class RqDashboardAdmin(QueueAdmin):
+    """django-rq's dashboard in the admin, for Ops and superusers only: its link on the
+    admin index shows only to them, and every one of its views refuses anyone else."""
+
+    def has_module_permission(self, request) -> bool:
+        return rq_dashboard_allowed(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return rq_dashboard_allowed(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return rq_dashboard_allowed(request.user)
+
+    def get_urls(self):
+        """django-rq's URLs, each one guarded."""
+        return [
+            URLPattern(url.pattern, _rq_guarded(url.callback), url.default_args, url.name)
+            for url in super().get_urls()
+        ]
+
+
+# django-rq's app names itself only by its label, which the admin would show as "DJANGO_RQ".
+apps.get_app_config("django_rq").verbose_name = "Background jobs"
+if admin.site.is_registered(Dashboard):
+    admin.site.unregister(Dashboard)
+admin.site.register(Dashboard, RqDashboardAdmin)

@@ -290,6 +290,7 @@ class StatusRefresh(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         get_latest_by = "started_at"
+        verbose_name_plural = "status refreshes"
 
     def __str__(self) -> str:
         return f"Status refresh at {self.started_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,25 @@
+/* django-rq's job and worker lists: the "select all" box, and selected rows marked as in
+   the admin's own lists. */
+'use strict';
+document.addEventListener('DOMContentLoaded', () => {
+  const toggle = document.getElementById('action-toggle');
+  const boxes = Array.from(document.querySelectorAll('tr input.action-select'));
+  const mark = (box) => box.closest('tr').classList.toggle('selected', box.checked);
+  boxes.forEach((box) => {
+    mark(box);
+    box.addEventListener('change', () => {
+      mark(box);
+      if (toggle) {
+        toggle.checked = boxes.every((each) => each.checked);
+      }
+    });
+  });
+  if (toggle) {
+    toggle.addEventListener('change', () => {
+      boxes.forEach((box) => {
+        box.checked = toggle.checked;
+        mark(box);
+      });
+    });
+  }
+});
