@@ -13,9 +13,10 @@ from django import forms
 
 from vpn.choices import Stage
 from vpn.forms import RequestForm, intake_initial
+from vpn.intake_fields import IDENTITY_FIELDS
 from vpn.models import Customer, VpnRequest
 from vpn.selectors.intake import REQUEST_FIELDS
-from vpn.validation import IDENTITY_FIELDS, IntakeInvalid, IntakeResult, intake_clean
+from vpn.validation import IntakeInvalid, IntakeResult, intake_clean
 
 # VpnRequest field -> intake field, for the fields an engineer may edit before approval.
 REQUEST_INTAKE_NAMES = {model_field: name for name, model_field in REQUEST_FIELDS.items()}
