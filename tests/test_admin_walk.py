@@ -23,6 +23,7 @@ from vpn.models import (
     AwsResource,
     ConfigPack,
     IntakeLink,
+    Notification,
     PackDownload,
     StageTransition,
     StatusRefresh,
@@ -106,6 +107,9 @@ def world(db):
     )
     PackDownload.objects.create(pack=pack, variant="redacted_pdf", token_label="customer link")
     StatusRefresh.objects.create(trigger="schedule", started_at=now, finished_at=now)
+    Notification.objects.create(
+        key="walk:customer", recipient="netops@example.com", subject="Tunnel down", body="..."
+    )
     return requests
 
 
