@@ -3,6 +3,7 @@ history and timeline, and which of its actions the page offers to whom."""
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
@@ -177,6 +178,23 @@ TIMELINE_TUNNEL_CHANGES = 50
 
 # Stages from which a request may be decommissioned: its VPN exists, or building it failed.
 DECOMMISSIONABLE_STAGES = (*OPERATIONAL_STAGES, Stage.FAILED)
+
+# Stages in which the VPN is gone, going, or never to be built: the customer's link then
+# says so, and offers no pack and no live status.
+REMOVED_STAGES = (Stage.DECOMMISSIONING, Stage.DECOMMISSIONED, Stage.CANCELLED)
+
+
+def request_removed_at(*, request: VpnRequest) -> datetime | None:
+    """When the request entered its removed stage; None while it is not removed."""
+    if request.stage not in REMOVED_STAGES:
+        return None
+    moved = (
+        request.transitions.filter(to_stage=request.stage).order_by("-created_at", "-pk").first()
+    )
+    # A request put in that stage without a transition (a fixture, a data import) has
+    # at least its last update.
+    return moved.created_at if moved else request.updated_at
+
 
 # The request page's buttons, each with its action in the roles matrix
 # (`vpn.permissions.ROLES`), which the button's view checks too.
