@@ -23,6 +23,7 @@ from vpn.models import (
     AwsResource,
     ConfigPack,
     IntakeLink,
+    KeyReveal,
     Notification,
     PackDownload,
     StageTransition,
@@ -106,6 +107,9 @@ def world(db):
         request=live, version=1, parameters={"region": "eu-west-2"}, parameters_hash="b" * 64
     )
     PackDownload.objects.create(pack=pack, variant="redacted_pdf", token_label="customer link")
+    KeyReveal.objects.create(
+        pack=pack, variant="pdf", user=UserFactory(username="keyreader"), reason="New router"
+    )
     StatusRefresh.objects.create(trigger="schedule", started_at=now, finished_at=now)
     Notification.objects.create(
         key="walk:customer", recipient="netops@example.com", subject="Tunnel down", body="..."
@@ -404,9 +408,10 @@ def test_every_action_offered_changes_rows_only_through_services(world, staff):
         "retry_failed",
         "move_to_decommissioning",
     ]
+    # Revoking a customer link is an engineer's action as much as Ops' (docs/roles.md).
     expected = {
-        "ops": request_actions,
-        "se": ["move_to_approved"],
+        "ops": [*request_actions, "revoke"],
+        "se": ["move_to_approved", "revoke"],
         "superuser": [*request_actions, "revoke"],
     }[role]
     assert sorted(ran) == sorted(expected)

@@ -45,12 +45,16 @@ def _stored_pack(vpn_request, version: int = 1) -> ConfigPack:
     return pack
 
 
+REDACTED = [variant for variant in PackVariant if variant.redacted]
+FULL = [variant for variant in PackVariant if not variant.redacted]
+
+
 @pytest.mark.django_db
-def test_staff_download_every_variant_from_storage(se_client, se):
+def test_staff_download_the_redacted_variants_from_storage(se_client, se):
     vpn_request = connection_request()
     pack = _stored_pack(vpn_request)
 
-    for variant in PackVariant:
+    for variant in REDACTED:
         response = se_client.get(_url(vpn_request, 1, variant))
         assert response.status_code == 200, variant
         assert response["Content-Type"] == CONTENT_TYPES[variant]
@@ -66,19 +70,35 @@ def test_staff_download_every_variant_from_storage(se_client, se):
     assert ConfigPack.objects.filter(request=vpn_request).count() == 1
 
     downloads = list(PackDownload.objects.order_by("pk"))
-    assert [download.variant for download in downloads] == list(PackVariant)
+    assert [download.variant for download in downloads] == REDACTED
     assert {(download.user, download.client_ip, download.pack) for download in downloads} == {
         (se, "127.0.0.1", pack)
     }
 
-    # The detail page lists the version, its links and the downloads.
+    # The detail page lists the version, its redacted links and the downloads.
     html = se_client.get(f"/requests/{vpn_request.pk}/").content.decode()
     assert "Config pack" in html
     assert pack.hash_prefix in html
     assert "Tunnel 203.0.113.9: pre-shared key changed" in html
-    for variant in PackVariant:
+    for variant in REDACTED:
         assert _url(vpn_request, 1, variant) in html
-    assert html.count("127.0.0.1") == 4
+    for variant in FULL:
+        assert _url(vpn_request, 1, variant) not in html
+    assert html.count("127.0.0.1") == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("user_client", ["se_client", "ops_client"])
+@pytest.mark.parametrize("variant", FULL)
+def test_the_full_variants_are_not_served_by_their_download_link(request, user_client, variant):
+    """The files with keys are read only through the reveal, with a reason."""
+    client = request.getfixturevalue(user_client)
+    vpn_request = connection_request()
+    _stored_pack(vpn_request)
+    response = client.get(_url(vpn_request, 1, variant))
+    assert response.status_code == 403
+    assert "The full pack holds the pre-shared keys" in response.content.decode()
+    assert not PackDownload.objects.exists()
 
 
 @pytest.mark.django_db

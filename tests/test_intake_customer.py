@@ -123,7 +123,7 @@ def test_posting_after_submission_changes_nothing():
     [
         (Stage.APPROVED, "Your request is approved"),
         (Stage.LIVE, "Your VPN is live"),
-        (Stage.CANCELLED, "This VPN request is closed"),
+        (Stage.CANCELLED, "This request was cancelled"),
     ],
 )
 def test_status_page_follows_the_stage(stage, text):

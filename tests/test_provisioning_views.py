@@ -9,21 +9,34 @@ from vpn.models import AwsResource, StageTransition
 pytestmark = pytest.mark.django_db
 
 
-def test_retry_resumes_a_failed_request_at_its_step(se_client):
+def test_retry_resumes_a_failed_request_at_its_step(ops_client):
     request = VpnRequestFactory(
         stage=Stage.FAILED, failed_stage=Stage.CONNECTION, failure_message="AWS said no"
     )
-    html = se_client.get(f"/requests/{request.pk}/").content.decode()
+    html = ops_client.get(f"/requests/{request.pk}/").content.decode()
     assert "Retry from this step" in html
-    response = se_client.post(f"/requests/{request.pk}/retry/", follow=True)
+    response = ops_client.post(f"/requests/{request.pk}/retry/", follow=True)
     request.refresh_from_db()
     assert request.stage == Stage.CONNECTION
     assert "retrying the failed step" in response.content.decode()
 
 
-def test_retry_of_a_request_that_has_not_failed_says_so(se_client):
+def test_retry_is_for_ops_only(se_client):
+    request = VpnRequestFactory(
+        stage=Stage.FAILED, failed_stage=Stage.CONNECTION, failure_message="AWS said no"
+    )
+    html = se_client.get(f"/requests/{request.pk}/").content.decode()
+    assert "AWS said no" in html
+    assert "Retry from this step" not in html
+    assert se_client.post(f"/requests/{request.pk}/retry/").status_code == 403
+    request.refresh_from_db()
+    assert request.stage == Stage.FAILED
+    assert not StageTransition.objects.exists()
+
+
+def test_retry_of_a_request_that_has_not_failed_says_so(ops_client):
     request = VpnRequestFactory(stage=Stage.LIVE)
-    response = se_client.post(f"/requests/{request.pk}/retry/", follow=True)
+    response = ops_client.post(f"/requests/{request.pk}/retry/", follow=True)
     assert "nothing to retry" in response.content.decode()
     assert not StageTransition.objects.exists()
 

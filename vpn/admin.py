@@ -31,6 +31,7 @@ from vpn.models import (
     ConfigPack,
     Customer,
     IntakeLink,
+    KeyReveal,
     Notification,
     PackDownload,
     StageTransition,
@@ -558,6 +559,17 @@ class PackDownloadAdmin(RecordAdmin):
     list_display = ("pack", "variant", "downloaded_by_display", "client_ip", "downloaded_at")
     list_filter = ("variant",)
     list_select_related = ("pack__request__customer", "user")
+
+
+@admin.register(KeyReveal)
+class KeyRevealAdmin(RecordAdmin):
+    """Every reading of pre-shared keys by staff: who, when, why, which version."""
+
+    list_display = ("revealed_at", "pack", "variant", "user", "client_ip", "reason")
+    list_filter = ("variant",)
+    search_fields = ("reason", "user__username", "pack__request__customer__name")
+    list_select_related = ("pack__request__customer", "user")
+    date_hierarchy = "revealed_at"
 
 
 @admin.register(Notification)

@@ -604,3 +604,41 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.recipient} ({self.state})"
+
+
+class KeyReveal(models.Model):
+    """One reading of pre-shared keys by staff: the full pack (PDF or zip) of one
+    version, by whom, when, from where and why.
+
+    Written by `vpn.services.packs.config_pack_reveal` with the `PackDownload` of the
+    same file; a reveal without a reason is never written.
+    """
+
+    pack = models.ForeignKey(ConfigPack, on_delete=models.PROTECT, related_name="reveals")
+    variant = models.CharField(max_length=16, choices=PackVariant.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    download = models.OneToOneField(
+        PackDownload, on_delete=models.PROTECT, related_name="reveal", null=True, blank=True
+    )
+    client_ip = models.GenericIPAddressField("client IP", null=True, blank=True)
+    revealed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-revealed_at", "-id"]
+        verbose_name = "key reveal"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(variant__in=(PackVariant.PDF, PackVariant.ZIP)),
+                name="keyreveal_full_variant_only",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="keyreveal_reason_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pack} {self.variant} keys read by {self.revealed_by_display}"
+
+    @property
+    def revealed_by_display(self) -> str:
+        """The user's name."""
+        return self.user.get_full_name() or self.user.get_username()

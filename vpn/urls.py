@@ -40,8 +40,14 @@ urlpatterns = [
     path("intake/<str:token>/pack/<str:variant>/", customer.intake_pack, name="intake_pack"),
 ]
 
-# Config packs: staff downloads of a stored version (the customer's link is wired apart).
+# Config packs: staff downloads of a stored version's redacted files, and the audited
+# reading of its keys (the customer's link is wired apart).
 urlpatterns += [
+    path(
+        "requests/<int:pk>/pack/reveal/",
+        packs.ConfigPackRevealView.as_view(),
+        name="configpack_reveal",
+    ),
     path(
         "requests/<int:pk>/pack/<int:version>/<str:variant>/",
         packs.ConfigPackDownloadView.as_view(),

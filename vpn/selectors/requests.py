@@ -3,6 +3,7 @@ history and timeline, and which of its actions the page offers to whom."""
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
@@ -17,6 +18,7 @@ from vpn.choices import (
     Stage,
 )
 from vpn.models import AwsResource, StageTransition, Tunnel, TunnelStatusChange, VpnRequest
+from vpn.permissions import user_may
 from vpn.selectors.status import with_redundancy_risk
 
 # Named groups of stages offered by the dashboard's stage filter.
@@ -177,24 +179,44 @@ TIMELINE_TUNNEL_CHANGES = 50
 # Stages from which a request may be decommissioned: its VPN exists, or building it failed.
 DECOMMISSIONABLE_STAGES = (*OPERATIONAL_STAGES, Stage.FAILED)
 
-# The permission each action of the request page needs; the action's view checks the same.
-ACTION_PERMISSIONS = {
-    "edit": "vpn.change_vpnrequest",
-    "review": "vpn.approve_vpnrequest",
-    "retry": "vpn.approve_vpnrequest",
-    "decommission": "vpn.operate_vpnrequest",
-    "link_create": "vpn.add_vpnrequest",
-    "link_revoke": "vpn.change_vpnrequest",
+# Stages in which the VPN is gone, going, or never to be built: the customer's link then
+# says so, and offers no pack and no live status.
+REMOVED_STAGES = (Stage.DECOMMISSIONING, Stage.DECOMMISSIONED, Stage.CANCELLED)
+
+
+def request_removed_at(*, request: VpnRequest) -> datetime | None:
+    """When the request entered its removed stage; None while it is not removed."""
+    if request.stage not in REMOVED_STAGES:
+        return None
+    moved = (
+        request.transitions.filter(to_stage=request.stage).order_by("-created_at", "-pk").first()
+    )
+    # A request put in that stage without a transition (a fixture, a data import) has
+    # at least its last update.
+    return moved.created_at if moved else request.updated_at
+
+
+# The request page's buttons, each with its action in the roles matrix
+# (`vpn.permissions.ROLES`), which the button's view checks too.
+BUTTON_ACTIONS = {
+    "edit": "request_update",
+    "approve": "request_approve",
+    "send_back": "request_send_back",
+    "retry": "request_retry",
+    "decommission": "request_decommission",
+    "link_create": "intakelink_create",
+    "link_revoke": "intakelink_revoke",
 }
 
 
 @dataclass(frozen=True)
 class RequestActions:
     """The actions the request page offers one user: each is offered only when the
-    request's stage allows it and the user holds its permission."""
+    request's stage allows it and the roles matrix lets the user do it."""
 
     edit: bool  # edit the intake (before approval)
-    review: bool  # approve, or send back to the customer
+    approve: bool
+    send_back: bool  # back to the customer, with a message
     retry: bool  # resume a failed request at its step
     decommission: bool
     link_create: bool  # make a new customer link
@@ -205,11 +227,12 @@ def request_actions(
     *, request: VpnRequest, user: AbstractBaseUser | AnonymousUser
 ) -> RequestActions:
     """Which actions the request page offers `user` on `request`."""
-    allowed = {name: user.has_perm(permission) for name, permission in ACTION_PERMISSIONS.items()}
+    allowed = {button: user_may(user, action) for button, action in BUTTON_ACTIONS.items()}
     stage = request.stage
     return RequestActions(
         edit=allowed["edit"] and stage in ENGINEER_EDITABLE_STAGES,
-        review=allowed["review"] and stage == Stage.SUBMITTED,
+        approve=allowed["approve"] and stage == Stage.SUBMITTED,
+        send_back=allowed["send_back"] and stage == Stage.SUBMITTED,
         retry=allowed["retry"] and stage == Stage.FAILED,
         decommission=allowed["decommission"] and stage in DECOMMISSIONABLE_STAGES,
         link_create=allowed["link_create"] and stage not in TERMINAL_STAGES,

@@ -1,11 +1,15 @@
-"""Config packs: a new version whenever the connection's parameters change, and the
-record of every download.
+"""Config packs: a new version whenever the connection's parameters change, the
+record of every download, and the audited reading of keys.
 
 `config_pack_render` is called by provisioning once the VPN connection exists and again
 after anything the pack prints changes (routes, NAT, a rotated key). It compares the
 parameters' hash with the latest version and renders only when they differ: the full
 PDF, the redacted PDF, and the same two as zips of the attached files, all kept in the
 default storage. Downloads are served from there and never rendered again.
+
+`config_pack_reveal` records a reading of keys by staff (the full PDF or zip): who,
+when, why and which version, beside the download itself. Without a reason nothing is
+recorded and nothing is served.
 """
 
 import logging
@@ -18,7 +22,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from vpn import pdf
-from vpn.models import ConfigPack, PackDownload, PackVariant, Tunnel, VpnRequest
+from vpn.models import ConfigPack, KeyReveal, PackDownload, PackVariant, Tunnel, VpnRequest
 from vpn.packs.contract import (
     PackCopy,
     PackNotReady,
@@ -33,25 +37,34 @@ from vpn.packs.document import (
     pack_files,
     zip_folder,
 )
+from vpn.permissions import user_may
 from vpn.selectors.packs import config_pack_latest
 
 __all__ = [
+    "KeyRevealRefused",
     "PackNotReady",
     "PackParameterError",
     "PackRenderConflict",
     "config_pack_download_record",
     "config_pack_preview",
     "config_pack_render",
+    "config_pack_reveal",
 ]
 
 logger = logging.getLogger(__name__)
 
 # Attempts when another process issues a version of the same request meanwhile.
 _RENDER_ATTEMPTS = 3
+# The longest reason a reading of keys may give.
+REVEAL_REASON_MAX_LENGTH = 500
 
 
 class PackRenderConflict(Exception):
     """Other processes kept issuing versions of the same pack while this one rendered."""
+
+
+class KeyRevealRefused(Exception):
+    """A reading of keys that is not allowed or not explained; nothing was recorded."""
 
 
 @dataclass(frozen=True)
@@ -189,3 +202,56 @@ def config_pack_download_record(
         token_label=token_label[:100],
         client_ip=client_ip or None,
     )
+
+
+def config_pack_reveal(
+    *,
+    pack: ConfigPack,
+    variant: str,
+    user: AbstractBaseUser,
+    reason: str,
+    client_ip: str | None = None,
+) -> KeyReveal:
+    """Record that `user` reads the keys of one version's full PDF or zip, and why.
+
+    Writes the `KeyReveal` and the file's `PackDownload` together. Raises
+    `KeyRevealRefused`, recording nothing, for a user the roles matrix does not let
+    read keys, a blank or overlong reason, or a variant that holds no key.
+    """
+    if not user_may(user, "configpack_reveal"):
+        raise KeyRevealRefused("Reading pre-shared keys is for key readers (Ops).")
+    try:
+        variant = PackVariant(variant)
+    except ValueError:
+        raise KeyRevealRefused(f"“{variant}” is not a file of the config pack.") from None
+    if variant.redacted:
+        raise KeyRevealRefused("The redacted files hold no key: download them directly.")
+    reason = " ".join(reason.split())
+    if not reason:
+        raise KeyRevealRefused(
+            "Say why you need the keys: a reason is required, and recorded with the reading."
+        )
+    if len(reason) > REVEAL_REASON_MAX_LENGTH:
+        raise KeyRevealRefused(
+            f"Keep the reason under {REVEAL_REASON_MAX_LENGTH} characters (it has {len(reason)})."
+        )
+    with transaction.atomic():
+        download = config_pack_download_record(
+            pack=pack, variant=variant, user=user, client_ip=client_ip
+        )
+        reveal = KeyReveal.objects.create(
+            pack=pack,
+            variant=variant,
+            user=user,
+            reason=reason,
+            download=download,
+            client_ip=client_ip or None,
+        )
+    logger.info(
+        "%s config pack v%s: keys read by %s (%s)",
+        pack.request.reference,
+        pack.version,
+        user.get_username(),
+        variant.label,
+    )
+    return reveal

@@ -2,7 +2,10 @@
 
 One URL per link: while the request waits for the customer's answers it shows the
 intake form (save a draft, or submit); afterwards it shows the request's progress, and
-once the VPN is built the customer confirms there that their side is configured.
+once the VPN is built the customer confirms there that their side is configured. Once
+the VPN is removed (decommissioning, decommissioned) or the request cancelled, the page
+says so and when, and the link serves no pack any more: its keys belong to tunnels that
+no longer exist.
 Every hit is rate limited per client IP and per link before the token is looked up.
 An unknown or malformed token is a 404 and an expired or revoked one a 410, with pages
 that say nothing about any request.
@@ -23,7 +26,7 @@ from vpn.models import VpnRequest
 from vpn.selectors.intake import request_changes_requested, request_region_advice
 from vpn.selectors.packs import config_pack_latest
 from vpn.selectors.provisioning import request_steps
-from vpn.selectors.requests import request_detail
+from vpn.selectors.requests import request_detail, request_removed_at
 from vpn.selectors.status import tunnel_status_context
 from vpn.services import intake
 from vpn.services.stages import StageMoveError
@@ -158,6 +161,19 @@ def _intake_form(request: HttpRequest, token: str, vpn_request: VpnRequest) -> H
 
 def _intake_status(request: HttpRequest, vpn_request: VpnRequest, link, token: str) -> HttpResponse:
     vpn_request = request_detail(pk=vpn_request.pk)
+    removed_at = request_removed_at(request=vpn_request)
+    if removed_at is not None:
+        # No steps, tunnels or pack, and no polling: nothing here will change again.
+        return render(
+            request,
+            "vpn/customer/intake_removed.html",
+            {
+                "vpn_request": vpn_request,
+                "removed_at": removed_at,
+                "region_advice": request_region_advice(request=vpn_request),
+                "for_customer": True,
+            },
+        )
     context = {
         "vpn_request": vpn_request,
         "steps": request_steps(request=vpn_request),
@@ -177,10 +193,21 @@ def _intake_status(request: HttpRequest, vpn_request: VpnRequest, link, token: s
 @never_cache
 @require_http_methods(["GET"])
 def intake_pack(request: HttpRequest, token: str, variant: str) -> HttpResponse:
-    """The latest config pack, for the customer (recorded against their link)."""
+    """The latest config pack, for the customer (recorded against their link), while
+    the VPN exists; once it is removed, a 410 page and nothing served."""
     link, refusal = _link_or_refusal(request, token)
     if refusal is not None:
         return refusal
+    removed_at = request_removed_at(request=link.request)
+    if removed_at is not None:
+        return _private(
+            render(
+                request,
+                "vpn/customer/pack_gone.html",
+                {"vpn_request": link.request, "removed_at": removed_at, "token": token},
+                status=410,
+            )
+        )
     response = pack_download_response(
         request,
         vpn_request=link.request,

@@ -3,7 +3,6 @@ review's approve and send back, and customer links."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.shortcuts import redirect
 from django.views.generic import FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
@@ -11,17 +10,17 @@ from django.views.generic.detail import SingleObjectMixin
 from vpn.choices import TERMINAL_STAGES
 from vpn.forms import InviteForm, SendBackForm
 from vpn.models import IntakeLink
+from vpn.permissions import RoleRequiredMixin
 from vpn.selectors import intake as intake_selectors
-from vpn.selectors import requests as request_selectors
 from vpn.services import intake
 from vpn.services.stages import StageMoveError
 from vpn.views.requests import RequestActionView, new_link_remember
 
 
-class ReviewQueueView(PermissionRequiredMixin, ListView):
+class ReviewQueueView(RoleRequiredMixin, ListView):
     """Submitted requests waiting for an engineer's review, longest waiting first."""
 
-    permission_required = "vpn.view_vpnrequest"
+    action = "request_review_view"
     template_name = "vpn/intake/review_queue.html"
     context_object_name = "requests"
 
@@ -30,11 +29,11 @@ class ReviewQueueView(PermissionRequiredMixin, ListView):
         return intake_selectors.request_review_queue()
 
 
-class RequestInviteView(PermissionRequiredMixin, FormView):
+class RequestInviteView(RoleRequiredMixin, FormView):
     """The engineer names the customer and contact; the contact gets a link to fill in
     the rest themselves."""
 
-    permission_required = "vpn.add_vpnrequest"
+    action = "request_invite"
     template_name = "vpn/intake/invite_form.html"
     form_class = InviteForm
 
@@ -61,7 +60,7 @@ class RequestInviteView(PermissionRequiredMixin, FormView):
 class RequestApproveView(RequestActionView):
     """Approve a submitted request."""
 
-    permission_required = request_selectors.ACTION_PERMISSIONS["review"]
+    action = "request_approve"
 
     def act(self, vpn_request):
         """Approve through the stage service."""
@@ -72,7 +71,7 @@ class RequestApproveView(RequestActionView):
 class RequestSendBackView(RequestActionView):
     """Send a submitted request back to the customer with a message."""
 
-    permission_required = request_selectors.ACTION_PERMISSIONS["review"]
+    action = "request_send_back"
 
     def act(self, vpn_request):
         """Move it to "changes requested" and email the contact a fresh link."""
@@ -104,7 +103,7 @@ class RequestSendBackView(RequestActionView):
 class IntakeLinkCreateView(RequestActionView):
     """Make a new customer link for a request still in intake, and email it."""
 
-    permission_required = request_selectors.ACTION_PERMISSIONS["link_create"]
+    action = "intakelink_create"
 
     def post(self, request, *args, **kwargs):
         """Make the link and show it once on the request page."""
@@ -118,10 +117,10 @@ class IntakeLinkCreateView(RequestActionView):
         return response
 
 
-class IntakeLinkRevokeView(PermissionRequiredMixin, SingleObjectMixin, View):
+class IntakeLinkRevokeView(RoleRequiredMixin, SingleObjectMixin, View):
     """Stop a customer link from working."""
 
-    permission_required = request_selectors.ACTION_PERMISSIONS["link_revoke"]
+    action = "intakelink_revoke"
     model = IntakeLink
     http_method_names = ["post"]
 

@@ -1,17 +1,79 @@
 """Config pack downloads: served from storage (never rendered again) and recorded.
 
+* `requests/<pk>/pack/<version>/<variant>/`: a staff download of a redacted file. The
+  full files hold the pre-shared keys: asked for here, they are refused with a page
+  that says how to read them.
+* `requests/<pk>/pack/reveal/`: a key reader (`vpn.reveal_psk`) reads one version's
+  full PDF or zip, with a reason; the reading is recorded, then the download starts.
+
 `pack_download_response` builds the response for any caller: the staff view below, and
 the customer's self-service link (which passes its link's label instead of a user).
 """
 
-from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import FileResponse, Http404, HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views import View
 
-from vpn.models import PackVariant, VpnRequest
-from vpn.services.packs import config_pack_download_record
+from vpn.models import ConfigPack, PackVariant, VpnRequest
+from vpn.permissions import RoleRequiredMixin, user_may
+from vpn.services.packs import (
+    REVEAL_REASON_MAX_LENGTH,
+    KeyRevealRefused,
+    config_pack_download_record,
+    config_pack_reveal,
+)
 from vpn.views.clients import client_ip as client_ip_of
+
+# A refused reveal is told inside the pack card, beside its form, when the request page
+# loads next: a message at the top of the page would be out of sight.
+REVEAL_REFUSAL_SESSION_KEY = "vpn_key_reveal_refused"
+
+
+def key_reveal_refusal_pop(http_request: HttpRequest, request_id: int) -> dict | None:
+    """The refused reveal to tell on this request's page (once), if any: its message and
+    what the form held (version, variant, reason)."""
+    refusal = http_request.session.get(REVEAL_REFUSAL_SESSION_KEY)
+    if not isinstance(refusal, dict) or refusal.get("request") != request_id:
+        return None
+    del http_request.session[REVEAL_REFUSAL_SESSION_KEY]
+    return refusal
+
+
+def _variant_or_404(variant: str) -> PackVariant:
+    try:
+        return PackVariant(variant)
+    except ValueError:
+        raise Http404("No such config pack file.") from None
+
+
+def _pack_or_404(vpn_request: VpnRequest, version: int | None) -> ConfigPack:
+    """One stored version of the request's pack (None: the latest); Http404 if none."""
+    packs = vpn_request.config_packs.order_by("-version")
+    pack = (packs.filter(version=version) if version is not None else packs).first()
+    if pack is None:
+        raise Http404("No such config pack version.")
+    return pack
+
+
+def _open_or_404(pack: ConfigPack, variant: PackVariant):
+    try:
+        return pack.file_for(variant).open("rb")
+    except FileNotFoundError:
+        raise Http404("The config pack file is missing from storage.") from None
+
+
+def _file_response(pack: ConfigPack, variant: PackVariant, stored) -> FileResponse:
+    response = FileResponse(
+        stored,
+        as_attachment=True,
+        filename=pack.download_name(variant),
+        content_type=variant.content_type,
+    )
+    # The full variants hold pre-shared keys: no cache may keep a copy.
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def pack_download_response(
@@ -30,18 +92,9 @@ def pack_download_response(
     or when the request has no pack yet. The caller has checked access: a redacted
     variant carries no key, a full one does.
     """
-    try:
-        variant = PackVariant(variant)
-    except ValueError:
-        raise Http404("No such config pack file.") from None
-    packs = vpn_request.config_packs.order_by("-version")
-    pack = (packs.filter(version=version) if version is not None else packs).first()
-    if pack is None:
-        raise Http404("No such config pack version.")
-    try:
-        stored = pack.file_for(variant).open("rb")
-    except FileNotFoundError:
-        raise Http404("The config pack file is missing from storage.") from None
+    variant = _variant_or_404(variant)
+    pack = _pack_or_404(vpn_request, version)
+    stored = _open_or_404(pack, variant)
     config_pack_download_record(
         pack=pack,
         variant=variant,
@@ -49,30 +102,35 @@ def pack_download_response(
         token_label=token_label,
         client_ip=client_ip if client_ip is not None else client_ip_of(http_request),
     )
-    response = FileResponse(
-        stored,
-        as_attachment=True,
-        filename=pack.download_name(variant),
-        content_type=variant.content_type,
-    )
-    # The full variants hold pre-shared keys: no cache may keep a copy.
-    response["Cache-Control"] = "no-store, private"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _file_response(pack, variant, stored)
 
 
-class ConfigPackDownloadView(PermissionRequiredMixin, View):
-    """A staff download of one version's PDF, redacted PDF, zip or redacted zip.
+class ConfigPackDownloadView(RoleRequiredMixin, View):
+    """A staff download of one version's redacted PDF or redacted zip, recorded with who
+    and from where. The full files are refused here: they are read through the reveal."""
 
-    The full variants need no more than seeing the request: any engineer who can may
-    hand its pack to the customer. Every download is recorded, with who and from where.
-    """
+    action = "configpack_download_redacted"
+    http_method_names = ["get", "head"]
 
-    permission_required = "vpn.view_vpnrequest"
-
-    def get(self, request: HttpRequest, pk: int, version: int, variant: str) -> FileResponse:
-        """Serve the stored file and record who downloaded it."""
+    def get(self, request: HttpRequest, pk: int, version: int, variant: str) -> HttpResponse:
+        """Serve a redacted file; refuse a full one with a page that says why."""
         vpn_request = get_object_or_404(VpnRequest, pk=pk)
+        if not _variant_or_404(variant).redacted:
+            pack = _pack_or_404(vpn_request, version)
+            return render(
+                request,
+                "vpn/packs/keys_refused.html",
+                {
+                    "vpn_request": vpn_request,
+                    "pack": pack,
+                    "can_reveal": user_may(request.user, "configpack_reveal"),
+                    "redacted_url": reverse(
+                        "vpn:configpack_download",
+                        args=[pk, pack.version, PackVariant.REDACTED_PDF],
+                    ),
+                },
+                status=403,
+            )
         return pack_download_response(
             request,
             vpn_request=vpn_request,
@@ -80,3 +138,44 @@ class ConfigPackDownloadView(PermissionRequiredMixin, View):
             version=version,
             downloaded_by=request.user,
         )
+
+
+class ConfigPackRevealView(RoleRequiredMixin, View):
+    """A key reader reads one version's full PDF or zip: the reason is required and
+    recorded (who, when, why, which version), then the file is served."""
+
+    action = "configpack_reveal"
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Record the reading and serve the file; without a reason, say so and serve nothing."""
+        vpn_request = get_object_or_404(VpnRequest, pk=pk)
+        version = request.POST.get("version", "")
+        # ASCII digits only, and few enough for the column ("²" is a digit to Python).
+        if not (version.isascii() and version.isdigit() and len(version) <= 9):
+            raise Http404("No such config pack version.")
+        pack = _pack_or_404(vpn_request, int(version))
+        variant = _variant_or_404(request.POST.get("variant", ""))
+        # Open first: a file missing from storage must not leave a reading on record.
+        stored = _open_or_404(pack, variant)
+        reason = request.POST.get("reason", "")
+        try:
+            config_pack_reveal(
+                pack=pack,
+                variant=variant,
+                user=request.user,
+                reason=reason,
+                client_ip=client_ip_of(request),
+            )
+        except KeyRevealRefused as exc:
+            stored.close()
+            request.session[REVEAL_REFUSAL_SESSION_KEY] = {
+                "request": vpn_request.pk,
+                "message": f"Nothing was downloaded. {exc}",
+                "version": pack.version,
+                "variant": variant.value,
+                # Given back to the form to shorten; more would only bloat the session.
+                "reason": reason[: REVEAL_REASON_MAX_LENGTH * 2],
+            }
+            return redirect(f"{vpn_request.get_absolute_url()}#key-reveal-form")
+        return _file_response(pack, variant, stored)

@@ -6,7 +6,6 @@ import json
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,6 +17,7 @@ from django.views.generic.detail import SingleObjectMixin
 from vpn.choices import BUSY_STAGES, ENGINEER_EDITABLE_STAGES, Stage
 from vpn.forms import RequestForm, SendBackForm, intake_initial
 from vpn.models import VpnRequest
+from vpn.permissions import RoleRequiredMixin
 from vpn.regions import REGION_CHOICES
 from vpn.selectors import intake as intake_selectors
 from vpn.selectors import packs as pack_selectors
@@ -28,12 +28,13 @@ from vpn.services import intake
 from vpn.services.intake import NewLink
 from vpn.services.stages import StageMoveError, request_move, request_retry
 from vpn.validation import IntakeInvalid
+from vpn.views.packs import key_reveal_refusal_pop
 
 
-class DashboardView(PermissionRequiredMixin, ListView):
+class DashboardView(RoleRequiredMixin, ListView):
     """Every request with its stage and tunnels, searchable, filterable and paged."""
 
-    permission_required = "vpn.view_vpnrequest"
+    action = "dashboard_view"
     template_name = "vpn/requests/dashboard.html"
     context_object_name = "requests"
     paginate_by = settings.DASHBOARD_PAGE_SIZE
@@ -81,10 +82,10 @@ class DashboardView(PermissionRequiredMixin, ListView):
         return context
 
 
-class RequestDetailView(PermissionRequiredMixin, DetailView):
+class RequestDetailView(RoleRequiredMixin, DetailView):
     """One request: its setup steps, intake, tunnels, AWS resources and history."""
 
-    permission_required = "vpn.view_vpnrequest"
+    action = "request_view"
     template_name = "vpn/requests/request_detail.html"
     context_object_name = "vpn_request"
 
@@ -116,7 +117,10 @@ class RequestDetailView(PermissionRequiredMixin, DetailView):
             new_link=new_link_shown(self.request, vpn_request.pk),
             send_back_form=SendBackForm(),
         )
-        context.update(pack_selectors.config_pack_card_context(request=vpn_request))
+        context.update(
+            pack_selectors.config_pack_card_context(request=vpn_request, user=self.request.user),
+            reveal_refusal=key_reveal_refusal_pop(self.request, vpn_request.pk),
+        )
         return context
 
     def render_to_response(self, context, **response_kwargs):
@@ -173,10 +177,10 @@ def _duplicates_warn(http_request: HttpRequest, vpn_request: VpnRequest) -> None
         )
 
 
-class RequestCreateView(PermissionRequiredMixin, FormView):
+class RequestCreateView(RoleRequiredMixin, FormView):
     """The engineer fills in every field and submits the request, or saves a draft."""
 
-    permission_required = "vpn.add_vpnrequest"
+    action = "request_create"
     template_name = "vpn/intake/request_form.html"
     form_class = RequestForm
     initial = {"routing": "bgp", "ike_version": "ikev2", "tunnels": "2", "device": "generic"}
@@ -205,10 +209,10 @@ class RequestCreateView(PermissionRequiredMixin, FormView):
         return super().get_context_data(title="New VPN request", **kwargs)
 
 
-class RequestUpdateView(PermissionRequiredMixin, FormView):
+class RequestUpdateView(RoleRequiredMixin, FormView):
     """The engineer edits a request before approval: fixes, or a region override."""
 
-    permission_required = request_selectors.ACTION_PERMISSIONS["edit"]
+    action = "request_update"
     template_name = "vpn/intake/request_form.html"
     form_class = RequestForm
 
@@ -274,8 +278,11 @@ class RequestUpdateView(PermissionRequiredMixin, FormView):
 # --- Actions on a request ---------------------------------------------------------------
 
 
-class RequestActionView(PermissionRequiredMixin, SingleObjectMixin, View):
-    """Base of the request page's buttons: POST only, on one request, then back to its page."""
+class RequestActionView(RoleRequiredMixin, SingleObjectMixin, View):
+    """Base of the request page's buttons: POST only, on one request, then back to its page.
+
+    Each subclass names its `action` of the roles matrix.
+    """
 
     model = VpnRequest
     http_method_names = ["post"]
@@ -310,7 +317,7 @@ def refusal_message(exc: Exception) -> str:
 class RequestRetryView(RequestActionView):
     """Resume a failed request at the step where it stopped."""
 
-    permission_required = request_selectors.ACTION_PERMISSIONS["retry"]
+    action = "request_retry"
 
     def act(self, vpn_request):
         """Retry through the stage service; the step's job starts on commit."""
@@ -318,10 +325,10 @@ class RequestRetryView(RequestActionView):
         messages.success(self.request, f"{vpn_request.reference}: retrying the failed step.")
 
 
-class RequestDecommissionView(PermissionRequiredMixin, DetailView):
+class RequestDecommissionView(RoleRequiredMixin, DetailView):
     """Ask for confirmation, then delete every AWS resource of the request."""
 
-    permission_required = request_selectors.ACTION_PERMISSIONS["decommission"]
+    action = "request_decommission"
     template_name = "vpn/requests/request_decommission.html"
     context_object_name = "vpn_request"
     model = VpnRequest

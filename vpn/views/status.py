@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -28,21 +27,20 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from vpn.choices import TunnelStatus
 from vpn.models import StatusRefresh, VpnRequest
+from vpn.permissions import RoleRequiredMixin, user_may
 from vpn.regions import REGIONS_BY_CODE
 from vpn.selectors import status as status_selectors
 from vpn.services.status import status_refresh_queue
 from vpn.services.throttle import throttle_hit
 
-# The permission that lets a user see requests, their tunnels and the metrics.
-VIEW_PERMISSION = "vpn.view_vpnrequest"
 # The "Refresh now" button queues at most one refresh per region in this many seconds.
 REFRESH_BUTTON_SECONDS = 10
 
 
-class RequestStatusJsonView(PermissionRequiredMixin, View):
+class RequestStatusJsonView(RoleRequiredMixin, View):
     """One request's tunnel status as JSON (what `status_selectors.request_status` returns)."""
 
-    permission_required = VIEW_PERMISSION
+    action = "request_status_view"
     http_method_names = ["get", "head"]
 
     def get(self, request: HttpRequest, pk: int) -> JsonResponse:
@@ -56,10 +54,10 @@ class RequestStatusJsonView(PermissionRequiredMixin, View):
         return response
 
 
-class StatusRefreshView(PermissionRequiredMixin, View):
+class StatusRefreshView(RoleRequiredMixin, View):
     """The "Refresh now" button: queue a status refresh, then go back to the page."""
 
-    permission_required = VIEW_PERMISSION
+    action = "status_refresh"
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -173,7 +171,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     to the login page); the view checks access itself.
     """
     # The token first: a scraper then costs no session lookup.
-    if not (_bearer_token_valid(request) or request.user.has_perm(VIEW_PERMISSION)):
+    if not (_bearer_token_valid(request) or user_may(request.user, "metrics_view")):
         response = HttpResponse(
             "Authentication required: a bearer token or a login.\n",
             status=401,
