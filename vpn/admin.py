@@ -131,12 +131,7 @@ def _report(modeladmin, http_request, done: int, verb: str) -> None:
 
 def _refusal(exc: Exception) -> str:
     """A service's refusal in words for the engineer (the intake's errors field by field)."""
-    if isinstance(exc, IntakeInvalid):
-        details = "; ".join(
-            f"{name.replace('_', ' ')}: {' '.join(msgs)}" for name, msgs in exc.errors.items()
-        )
-        return f"The intake breaks a rule; edit it first. {details}"
-    return str(exc)
+    return exc.for_engineer() if isinstance(exc, IntakeInvalid) else str(exc)
 
 
 def _each(modeladmin, http_request, queryset, act, *, verb: str) -> None:

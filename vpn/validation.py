@@ -95,6 +95,14 @@ class IntakeInvalid(Exception):
         super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
         self.errors = errors
 
+    def for_engineer(self) -> str:
+        """The problems in words for an engineer acting on a request (a button, an admin
+        action): what to do, then each field's problems."""
+        details = "; ".join(
+            f"{name.replace('_', ' ')}: {' '.join(msgs)}" for name, msgs in self.errors.items()
+        )
+        return f"The intake breaks a rule; edit it first. {details}"
+
 
 class _FieldError(Exception):
     """One field's problems, raised by the field parsers below."""

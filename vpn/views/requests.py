@@ -303,12 +303,7 @@ class RequestActionView(RoleRequiredMixin, SingleObjectMixin, View):
 
 def refusal_message(exc: Exception) -> str:
     """A refused action in words for the engineer."""
-    if isinstance(exc, IntakeInvalid):
-        details = "; ".join(
-            f"{name.replace('_', ' ')}: {' '.join(msgs)}" for name, msgs in exc.errors.items()
-        )
-        return f"The intake breaks a rule; edit it first. {details}"
-    return str(exc)
+    return exc.for_engineer() if isinstance(exc, IntakeInvalid) else str(exc)
 
 
 # --- Provisioning: retry, decommission --------------------------------------------------
