@@ -26,6 +26,7 @@ class SandboxState:
         clock: Callable[[], float] = time.monotonic,
     ):
         self.lock = threading.RLock()
+        self.state_delay = state_delay  # as started; a reset goes back to it
         self.lifecycle = Lifecycle(state_delay, clock)
         self.vpn = VpnRegistry(self.lifecycle, deleted_retention)
         self.elastic_ips = elastic_ip_pool()
@@ -34,8 +35,10 @@ class SandboxState:
         self.hold = CallHold()
 
     def reset(self) -> None:
-        """Forget everything (moto's backends are reset separately)."""
+        """Forget everything, a changed delay included (moto's backends are reset
+        separately)."""
         self.lifecycle.clear()
+        self.lifecycle.delay = self.state_delay
         self.vpn = VpnRegistry(self.lifecycle, self.vpn.deleted_retention)
         self.elastic_ips = elastic_ip_pool()
         self.faults.clear()

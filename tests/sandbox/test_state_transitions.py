@@ -181,3 +181,5 @@ def test_the_delay_can_be_changed_for_what_starts_next(slow_sandbox, clock, cont
     assert states == {slow: "pending", quick: "available"}
     for bad in ({"seconds": -1}, {"seconds": "0"}, {"seconds": True}, {}):
         assert control_api("POST", "/_sandbox/state-delay", bad, url=url)[0] == 400, bad
+    control_api("POST", "/_sandbox/reset", url=url)
+    assert control_api("GET", "/_sandbox/state-delay", url=url) == (200, {"seconds": 0.4})
