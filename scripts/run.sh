@@ -88,7 +88,7 @@ fi
 
 python manage.py migrate --no-input -v 0
 echo "Building the demo in the sandbox (its VPNs are provisioned for real)..."
-LOG_LEVEL=WARNING python manage.py seed_demo
+LOG_LEVEL=ERROR python manage.py seed_demo
 
 cat <<MSG
 
