@@ -1,16 +1,20 @@
 """The sandbox's control API: JSON endpoints under ``/_sandbox/``, a path no AWS API uses.
 
-* ``POST /_sandbox/tunnel-status``: set a tunnel's telemetry (UP/DOWN, message, routes).
+* ``POST /_sandbox/tunnel-status``: set a tunnel's telemetry (UP/DOWN, message, routes,
+  and when the status last changed).
+* ``GET`` and ``POST /_sandbox/state-delay`` ``{"seconds": S}``: how long resources stay
+  in their transitional states, from now on.
 * ``POST /_sandbox/faults``, ``GET`` and ``DELETE`` on the same path: fault injection rules.
 * ``POST /_sandbox/reset``: forget everything (moto's backends and the sandbox's state).
 * ``GET /_sandbox/stats``: calls per action and injected faults.
-* ``POST /_sandbox/hold`` ``{"after_calls": N}``, ``GET`` and ``DELETE``: hold back the
-  answer of the Nth AWS call from now (it takes effect; its caller never hears), for
-  crash tests.
+* ``POST /_sandbox/hold`` ``{"after_calls": N}``, ``GET`` (``?wait=S`` to wait until an
+  answer is held) and ``DELETE``: hold back the answer of the Nth AWS call from now (it
+  takes effect; its caller never hears), for crash tests.
 """
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -19,6 +23,8 @@ from sandbox.faults import parse_rule
 from sandbox.state import SandboxState
 
 TUNNEL_STATUSES = ("UP", "DOWN")
+# The longest a control request may block (waiting for a held answer).
+MAX_WAIT_SECONDS = 30.0
 
 
 class ControlError(Exception):
@@ -60,6 +66,8 @@ class ControlApi:
             ("POST", "/_sandbox/hold"): self.hold_arm,
             ("GET", "/_sandbox/hold"): self.hold_status,
             ("DELETE", "/_sandbox/hold"): self.hold_release,
+            ("GET", "/_sandbox/state-delay"): self.state_delay,
+            ("POST", "/_sandbox/state-delay"): self.state_delay_set,
         }
 
     def handle(self, request: Request) -> Response:
@@ -91,9 +99,10 @@ class ControlApi:
             isinstance(routes, bool) or not isinstance(routes, int) or routes < 0
         ):
             raise ControlError(400, "'accepted_route_count' must be a non-negative integer")
+        since = _past_time(payload.get("last_status_change"), "last_status_change")
         try:
             tunnel = self.state.vpn.set_tunnel_status(
-                connection_id, outside_ip, status, message, routes
+                connection_id, outside_ip, status, message, routes, since
             )
         except LookupError:
             raise ControlError(
@@ -146,10 +155,74 @@ class ControlApi:
         return _json(self.state.hold.status())
 
     def hold_status(self, request: Request) -> Response:
-        """Whether an answer is being held, and of which action."""
+        """Whether an answer is being held, and of which action.
+
+        ``?wait=S`` (at most 30) answers as soon as an answer is held, or after S seconds,
+        so that a test waits for the held call without a polling loop of its own. The
+        waiting itself happens in :meth:`wait`, outside the sandbox's lock.
+        """
+        _wait_seconds(request)
         return _json(self.state.hold.status())
+
+    def wait(self, request: Request) -> None:
+        """Do the waiting a long poll asks for; called without the sandbox's lock held, so
+        that the calls it waits for are served meanwhile. Bad values are left for
+        :meth:`handle` to refuse."""
+        if (request.method, request.path) != ("GET", "/_sandbox/hold"):
+            return
+        try:
+            seconds = _wait_seconds(request)
+        except ControlError:
+            return
+        if seconds:
+            self.state.hold.wait_held(seconds)
+
+    def state_delay(self, request: Request) -> Response:
+        """How long resources stay in their transitional states."""
+        return _json({"seconds": self.state.lifecycle.delay})
+
+    def state_delay_set(self, request: Request) -> Response:
+        """Change the delay for the state changes that start from now on.
+
+        With 0, a resource settles at the next call: a script building many resources
+        (the demo's) need not wait, and changes already under way keep their time.
+        """
+        seconds = _body(request).get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise ControlError(400, "'seconds' must be a number of at least 0")
+        self.state.lifecycle.delay = float(seconds)
+        return _json({"seconds": self.state.lifecycle.delay})
 
     def hold_release(self, request: Request) -> Response:
         """Let a held answer go and stop counting."""
         self.state.hold.release()
         return _json(self.state.hold.status())
+
+
+def _wait_seconds(request: Request) -> float:
+    """The ``wait`` query parameter of a long poll, 0 when absent."""
+    wait = request.args.get("wait")
+    if wait is None:
+        return 0.0
+    try:
+        seconds = float(wait)
+    except ValueError:
+        raise ControlError(400, "'wait' must be a number of seconds") from None
+    if not 0 <= seconds <= MAX_WAIT_SECONDS:
+        raise ControlError(400, f"'wait' must be between 0 and {MAX_WAIT_SECONDS:g} seconds")
+    return seconds
+
+
+def _past_time(value: Any, name: str) -> datetime | None:
+    """An ISO 8601 time with its UTC offset, not in the future; None when not given."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ControlError(400, f"'{name}' must be an ISO 8601 time with its UTC offset")
+    if moment > datetime.now(UTC):
+        raise ControlError(400, f"'{name}' must not be in the future")
+    return moment.astimezone(UTC)

@@ -50,3 +50,42 @@ def internal_error() -> ApiError:
     return ApiError(
         "InternalError", "An internal error has occurred. Please try again.", status=500
     )
+
+
+# The quota error AWS answers each creating action with once an account's limit is reached.
+_QUOTA_ERRORS = {
+    "CreateVpc": ("VpcLimitExceeded", "The maximum number of VPCs has been reached."),
+    "CreateSubnet": ("SubnetLimitExceeded", "The maximum number of subnets has been reached."),
+    "CreateVpnGateway": (
+        "VpnGatewayLimitExceeded",
+        "The maximum number of virtual private gateways has been reached.",
+    ),
+    "CreateCustomerGateway": (
+        "CustomerGatewayLimitExceeded",
+        "The maximum number of customer gateways has been reached.",
+    ),
+    "CreateVpnConnection": (
+        "VpnConnectionLimitExceeded",
+        "The maximum number of VPN connections has been reached.",
+    ),
+    "CreateInternetGateway": (
+        "InternetGatewayLimitExceeded",
+        "The maximum number of internet gateways has been reached.",
+    ),
+    "AllocateAddress": (
+        "AddressLimitExceeded",
+        "The maximum number of addresses has been reached.",
+    ),
+    "CreateNatGateway": (
+        "NatGatewayLimitExceeded",
+        "The maximum number of NAT gateways has been reached.",
+    ),
+}
+
+
+def quota_exceeded(action: str) -> ApiError:
+    """The (permanent) answer of an action whose account quota is used up."""
+    code, message = _QUOTA_ERRORS.get(
+        action, ("ResourceLimitExceeded", "The maximum number of resources has been reached.")
+    )
+    return ApiError(code, message)

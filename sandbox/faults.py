@@ -1,6 +1,7 @@
 """Fault injection and call statistics.
 
-Tests and demos need to see how the portal copes with throttling and AWS-side failures.
+Tests and demos need to see how the portal copes with throttling, AWS-side failures and
+used-up quotas.
 A fault rule names an action (or ``*``), the kind of error, a rate and optionally how
 many times it may fire. Statistics count every API call and every injected fault.
 """
@@ -9,9 +10,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.errors import ApiError, internal_error, throttled
+from sandbox.errors import ApiError, internal_error, quota_exceeded, throttled
 
-FAULT_KINDS = {"throttle": throttled, "server": internal_error}
+# Each kind makes the error for the action it answers: throttling and server errors are
+# transient (worth a retry), a quota error is permanent (the call is refused as it stands).
+FAULT_KINDS = {
+    "throttle": lambda action: throttled(),
+    "server": lambda action: internal_error(),
+    "quota": quota_exceeded,
+}
 
 # Floating-point sums drift (0.1 added ten times is 0.9999999999999999); the rule must
 # still fire on the tenth call.
@@ -92,7 +99,7 @@ class FaultInjector:
         """The fault to answer this call with, as (kind, error), or None to let it through."""
         for rule in self.rules:
             if rule.matches(action) and rule.fires():
-                return rule.error, FAULT_KINDS[rule.error]()
+                return rule.error, FAULT_KINDS[rule.error](action)
         return None
 
 

@@ -17,6 +17,7 @@ class CallHold:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._released = threading.Event()
+        self._held = threading.Event()
         self._after: int | None = None
         self._calls = 0
         self._log: list[str] = []
@@ -27,6 +28,7 @@ class CallHold:
         with self._lock:
             self._released.set()  # let any earlier held answer go
             self._released = threading.Event()
+            self._held.clear()
             self._after, self._calls, self.held_action = after_calls, 0, None
             self._log = []
 
@@ -39,6 +41,7 @@ class CallHold:
             self._log.append(action)
             if self._calls == self._after:
                 self.held_action = action
+                self._held.set()
                 return True
             return False
 
@@ -46,11 +49,16 @@ class CallHold:
         """Block the held answer until `release` (or the safety timeout)."""
         self._released.wait(MAX_HOLD_SECONDS)
 
+    def wait_held(self, seconds: float) -> None:
+        """Block until an answer is held, for at most `seconds` (a long poll)."""
+        self._held.wait(seconds)
+
     def release(self) -> None:
         """Let the held answer go and stop counting."""
         with self._lock:
             self._after = None
             self._released.set()
+            self._held.clear()
 
     def status(self) -> dict:
         """Whether an answer is held, and of which action."""

@@ -8,8 +8,10 @@ The sandbox is built on moto 5.2.5's server mode and relies on these internals:
   ``CreateVpnConnection``), ``_get_param`` returning values parsed by botocore's model,
   ``region``, ``ec2_backend``, ``_parse_tag_specification``, ``_filters_from_querystring``,
   and ``ActionResult`` objects serialised from attributes named after the API's fields;
+  ``moto.ec2.utils.add_tag_specification``;
 * the EC2 backend's dictionaries (``vpn_connections``, ``customer_gateways``,
-  ``nat_gateways``, ``tags``, ...) and getters (``get_vpn_gateway``...);
+  ``nat_gateways``, ``tags``, ...), its ``addresses`` list and ``allocate_address`` with
+  an explicit address, and getters (``get_vpn_gateway``...);
 * ``moto_api_backend.reset()``, and two caches that outlive it (see :func:`reset_moto`);
 * ``moto.settings.ec2_load_default_amis``, consulted whenever an EC2 backend is built.
 
@@ -33,7 +35,7 @@ from moto.core.utils import convert_to_flask_response
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.models.subnets import Subnet
 from moto.ec2.responses import EC2Response
-from moto.ec2.utils import random_vpn_connection_id
+from moto.ec2.utils import add_tag_specification, random_vpn_connection_id
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -326,6 +328,43 @@ class SandboxEC2Response(EC2Response):
         attachment = self.ec2_backend.detach_vpn_gateway(gateway_id, vpc_id)
         self.sandbox.lifecycle.transition(attachment, "detaching", "detached")
         return EmptyResult()
+
+    # -- elastic IPs -------------------------------------------------------------------------
+
+    def allocate_address(self) -> ActionResult:
+        """Allocate from the sandbox's elastic IP ranges (moto's own are loopback addresses)."""
+        if self._get_param("Address") is not None:
+            return super().allocate_address()  # a specific address asked for back
+        public_ip = self.sandbox.elastic_ips.allocate()
+        tags = add_tag_specification(self._get_param("TagSpecifications", []))
+        address = self.ec2_backend.allocate_address(
+            self._get_param("Domain"), address=public_ip, tags=tags
+        )
+        return ActionResult(
+            {
+                "PublicIp": address.public_ip,
+                "Domain": address.domain,
+                "AllocationId": address.allocation_id,
+            }
+        )
+
+    def release_address(self) -> ActionResult:
+        """Release as moto does, and give the address back to the sandbox's range."""
+        public_ip = self._get_param("PublicIp")
+        allocation_id = self._get_param("AllocationId")
+        if public_ip is None:
+            public_ip = next(
+                (
+                    a.public_ip
+                    for a in self.ec2_backend.addresses
+                    if a.allocation_id == allocation_id
+                ),
+                None,
+            )
+        result = super().release_address()
+        if public_ip is not None:
+            self.sandbox.elastic_ips.release(public_ip)
+        return result
 
     # -- NAT gateways ----------------------------------------------------------------------
 

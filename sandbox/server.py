@@ -72,8 +72,13 @@ class ApiCall:
 class SandboxApp:
     """The WSGI application of one sandbox."""
 
-    def __init__(self, state_delay: float, deleted_retention: float):
-        self.state = SandboxState(state_delay, deleted_retention)
+    def __init__(
+        self,
+        state_delay: float,
+        deleted_retention: float,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.state = SandboxState(state_delay, deleted_retention, clock)
         self.control = ControlApi(self.state, self.reset)
         self.moto = build_moto_app(self.state)
 
@@ -83,12 +88,16 @@ class SandboxApp:
         self.state.reset()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        control = Request(environ) if path.startswith("/_sandbox/") else None
+        if control is not None:
+            # A long poll waits before taking the lock: the calls it waits for need it.
+            self.control.wait(control)
         with self.state.lock:
             # State changes are applied lazily, before anything can observe them.
             self.state.lifecycle.run_due()
-            path = environ.get("PATH_INFO", "")
-            if path.startswith("/_sandbox/"):
-                return self.control.handle(Request(environ))(environ, start_response)
+            if control is not None:
+                return self.control.handle(control)(environ, start_response)
             if path.startswith("/moto-api"):
                 return self._moto_api(environ, start_response)
             body, held = self._aws_call(environ, start_response)
@@ -163,7 +172,8 @@ class SandboxServer:
 
     ``port=0`` picks a free port. ``state_delay`` is how long resources stay in their
     transitional states (``pending``, ``deleting``, ``attaching``...); ``deleted_retention``
-    how long deleted VPN connections stay listed.
+    how long deleted VPN connections stay listed. ``clock`` (seconds, monotonic) measures
+    both; a test can pass a clock it moves forward itself.
     """
 
     def __init__(
@@ -172,10 +182,11 @@ class SandboxServer:
         port: int = 0,
         state_delay: float = 0.0,
         deleted_retention: float = DEFAULT_DELETED_RETENTION,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.host = host
         self.port = port
-        self.app = SandboxApp(state_delay, deleted_retention)
+        self.app = SandboxApp(state_delay, deleted_retention, clock)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 

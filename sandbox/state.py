@@ -1,7 +1,10 @@
 """What one sandbox server owns besides moto's backends."""
 
 import threading
+import time
+from collections.abc import Callable
 
+from sandbox.addresses import elastic_ip_pool
 from sandbox.faults import CallStats, FaultInjector
 from sandbox.hold import CallHold
 from sandbox.lifecycle import Lifecycle
@@ -9,24 +12,35 @@ from sandbox.vpn import VpnRegistry
 
 
 class SandboxState:
-    """The sandbox's own state: delayed changes, VPN records, fault rules, statistics.
+    """The sandbox's own state: delayed changes, VPN records, elastic IPs, fault rules and
+    statistics.
 
     ``lock`` serialises requests: moto's backends are not thread-safe and the sandbox's
     allocations (outside addresses, inside CIDRs) must not race.
     """
 
-    def __init__(self, state_delay: float, deleted_retention: float):
+    def __init__(
+        self,
+        state_delay: float,
+        deleted_retention: float,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.lock = threading.RLock()
-        self.lifecycle = Lifecycle(state_delay)
+        self.state_delay = state_delay  # as started; a reset goes back to it
+        self.lifecycle = Lifecycle(state_delay, clock)
         self.vpn = VpnRegistry(self.lifecycle, deleted_retention)
+        self.elastic_ips = elastic_ip_pool()
         self.faults = FaultInjector()
         self.stats = CallStats()
         self.hold = CallHold()
 
     def reset(self) -> None:
-        """Forget everything (moto's backends are reset separately)."""
+        """Forget everything, a changed delay included (moto's backends are reset
+        separately)."""
         self.lifecycle.clear()
+        self.lifecycle.delay = self.state_delay
         self.vpn = VpnRegistry(self.lifecycle, self.vpn.deleted_retention)
+        self.elastic_ips = elastic_ip_pool()
         self.faults.clear()
         self.stats.clear()
         self.hold.release()

@@ -13,11 +13,12 @@ import ipaddress
 import random
 import secrets
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.addresses import tunnel_outside_pool
 from sandbox.errors import ApiError, invalid_parameter
 from sandbox.lifecycle import Lifecycle
 from sandbox.validation import (
@@ -71,11 +72,6 @@ CONNECTION_DEFAULTS: dict[str, Any] = {
     "OutsideIpAddressType": "PublicIpv4",
     "TunnelInsideIpVersion": "ipv4",
 }
-
-# Where tunnel outside addresses come from: the two documentation ranges first, then the
-# RFC 2544 benchmarking range, which is never routed either and is large enough for the
-# thousands of tunnels a benchmark creates. 192.0.2.0/24 is left to customer gateways.
-_OUTSIDE_RANGES = ("203.0.113.0/24", "198.51.100.0/24", "198.18.0.0/15")
 
 # 169.254.0.0/16 holds 16,384 blocks of four addresses.
 _INSIDE_BLOCKS = 16384
@@ -214,36 +210,6 @@ class VpnConnection:
         raise LookupError(outside_ip)
 
 
-class OutsideIpPool:
-    """Hands out tunnel outside addresses, each used by one tunnel at a time."""
-
-    def __init__(self) -> None:
-        self._in_use: set[str] = set()
-        self._cursor = self._addresses()
-
-    @staticmethod
-    def _addresses() -> Iterator[str]:
-        for cidr in _OUTSIDE_RANGES:
-            for address in ipaddress.ip_network(cidr).hosts():
-                # Skip .0 and .255 even inside the /15: they read like network addresses.
-                if address.packed[-1] not in (0, 255):
-                    yield str(address)
-
-    def allocate(self) -> str:
-        """The next free address, wrapping around once to reuse released ones."""
-        for _ in range(2):
-            for address in self._cursor:
-                if address not in self._in_use:
-                    self._in_use.add(address)
-                    return address
-            self._cursor = self._addresses()
-        raise ApiError("VpnConnectionLimitExceeded", "The sandbox has no outside IP left.")
-
-    def release(self, address: str) -> None:
-        """Make an address available again."""
-        self._in_use.discard(address)
-
-
 class VpnRegistry:
     """All VPN connections of one sandbox, the pools they draw from, and their changes.
 
@@ -255,7 +221,7 @@ class VpnRegistry:
         self.lifecycle = lifecycle
         self.deleted_retention = deleted_retention
         self.connections: dict[str, VpnConnection] = {}
-        self._outside_ips = OutsideIpPool()
+        self._outside_ips = tunnel_outside_pool()
         self._random = random.Random()
 
     def create(
@@ -443,9 +409,12 @@ class VpnRegistry:
         status: str,
         message: str | None = None,
         accepted_route_count: int | None = None,
+        since: datetime | None = None,
     ) -> Tunnel:
         """Change a tunnel's telemetry as if its IKE/BGP session went up or down.
 
+        ``since`` dates the tunnel's current status (``LastStatusChange``) in the past, as
+        if it had changed then; without it a change of status is dated now.
         ``LookupError`` if the connection or the tunnel does not exist.
         """
         tunnel = self.connections[connection_id].tunnel(outside_ip)  # KeyError: a LookupError
@@ -454,6 +423,8 @@ class VpnRegistry:
             tunnel.last_status_change = _now()
             # AWS reports a new message with a new status; an old one never lingers.
             tunnel.status_message = ""
+        if since is not None:
+            tunnel.last_status_change = since
         if message is not None:
             tunnel.status_message = message
         if accepted_route_count is not None:

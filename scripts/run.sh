@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Starts the portal for development and demos: migrates the database (SQLite unless
-# DATABASE_URL says otherwise), loads the demo data, and runs the web server, an RQ
-# worker, the cron scheduler (the periodic tunnel status refresh) and the local AWS sandbox
-# together under honcho.
+# Starts the portal for development and demos: starts the local AWS sandbox, migrates the
+# database (SQLite unless DATABASE_URL says otherwise), builds the demo data in the
+# sandbox, and runs the web server, an RQ worker and the cron scheduler (the periodic
+# tunnel status refresh) together under honcho.
 #
 # The queue: Redis at REDIS_URL when one answers; otherwise a private redis-server if one
 # is installed; otherwise jobs run inside the web process (and this script says so).
@@ -28,14 +28,61 @@ redis_answers() {
     >/dev/null 2>&1
 }
 
-processes="web sandbox"
+sandbox_answers() {
+  python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+    "$AWS_ENDPOINT_URL/_sandbox/state-delay" >/dev/null 2>&1
+}
+
+# The AWS sandbox (and a private Redis, when one is needed) start before the rest: the
+# demo data is built in the sandbox, and its request shown provisioning waits in the queue.
+# They run in the background until this script ends; the Procfile keeps them too, for
+# `honcho start` on its own.
+mkdir -p .run
+background=()
+stop_background() {
+  for pid in "${background[@]}"; do kill "$pid" 2>/dev/null || true; done
+}
+trap stop_background EXIT
+
+# Waits until "$2..." succeeds, as long as process $1 lives (a minute at most).
+wait_for() {
+  local pid=$1
+  shift
+  for _ in $(seq 120); do
+    "$@" && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.5
+  done
+  return 1
+}
+
+if sandbox_answers; then
+  echo "Something already answers on port $SANDBOX_PORT; set SANDBOX_PORT to a free port." >&2
+  exit 1
+fi
+python manage.py aws_sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" >.run/sandbox.log 2>&1 &
+background+=("$!")
+if ! wait_for "$!" sandbox_answers; then
+  echo "The AWS sandbox did not start; see .run/sandbox.log." >&2
+  exit 1
+fi
+echo "AWS sandbox: $AWS_ENDPOINT_URL (each call it answers is logged in .run/sandbox.log)"
+
+processes="web"
 if redis_answers "$REDIS_URL"; then
   echo "Queue: Redis at $REDIS_URL"
   processes="$processes worker cron"
 elif command -v redis-server >/dev/null; then
   export REDIS_URL="redis://127.0.0.1:$LOCAL_REDIS_PORT/0"
   echo "Queue: no Redis answered; starting redis-server on port $LOCAL_REDIS_PORT"
-  processes="$processes redis worker cron"
+  redis-server --bind 127.0.0.1 --port "$LOCAL_REDIS_PORT" --save "" --appendonly no \
+    >.run/redis.log 2>&1 &
+  background+=("$!")
+  if ! wait_for "$!" redis_answers "$REDIS_URL"; then
+    echo "redis-server did not start; see .run/redis.log." >&2
+    exit 1
+  fi
+  processes="$processes worker cron"
 else
   export RQ_ASYNC=false
   echo "Queue: no Redis and no redis-server installed; jobs will run inside the web process."
@@ -43,7 +90,8 @@ else
 fi
 
 python manage.py migrate --no-input -v 0
-python manage.py seed_demo
+echo "Building the demo in the sandbox (its VPNs are provisioned for real)..."
+LOG_LEVEL=ERROR python manage.py seed_demo
 
 cat <<MSG
 
@@ -52,4 +100,4 @@ cat <<MSG
 
 MSG
 # shellcheck disable=SC2086
-exec honcho start $processes
+honcho start $processes

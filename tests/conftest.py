@@ -56,19 +56,52 @@ def _empty(queue) -> None:
     queue.connection.flushdb()
 
 
+# A provisioning schedules work again and again (a re-check per AWS wait, a retry per
+# transient error); far more bursts than any test needs, yet a loop that never ends fails.
+MAX_BURSTS = 500
+
+
 @pytest.fixture
 def run_jobs(rq_queue):
-    """Run every queued job in this process (a real RQ worker, burst mode).
+    """Run the queue's jobs in this process with a real RQ worker, driving its clock.
 
-    Returns a function giving the number of jobs that failed.
+    A burst worker stops as soon as the queue is empty, but the portal also schedules jobs
+    for later: a step waiting for AWS looks again after `PROVISION_POLL_SECONDS`, and a
+    step that failed transiently is retried after `PROVISION_RETRY_INTERVALS`. After each
+    burst, every scheduled job is therefore moved to the queue at once (as if its time had
+    come, earliest first) and another burst runs, until nothing is queued or scheduled.
+    `run(scheduled=False)` runs only what is queued, leaving scheduled work where it is (to
+    look at a request while it waits).
+
+    Returns the number of jobs that failed for good; their errors are printed, so a test
+    asserting `run_jobs() == 0` shows why it failed.
     """
 
-    def run() -> int:
-        worker = SimpleWorker([rq_queue], connection=rq_queue.connection)
-        worker.work(burst=True)
-        return FailedJobRegistry(queue=rq_queue).count
+    def run(*, scheduled: bool = True) -> int:
+        registry = rq_queue.scheduled_job_registry
+        for _ in range(MAX_BURSTS):
+            SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
+            due = registry.get_job_ids() if scheduled else []
+            if not due and rq_queue.count == 0:
+                return _failed_jobs(rq_queue)
+            for job_id in due:
+                registry.requeue(job_id)
+        pytest.fail(
+            f"Jobs were still queued or scheduled after {MAX_BURSTS} bursts: "
+            f"{rq_queue.job_ids + registry.get_job_ids()}"
+        )
 
     return run
+
+
+def _failed_jobs(queue) -> int:
+    """How many jobs failed for good, each printed with its error."""
+    failed = FailedJobRegistry(queue=queue)
+    for job_id in failed.get_job_ids():
+        job = queue.fetch_job(job_id)
+        result = job.latest_result() if job is not None else None
+        print(f"Job {job_id} failed: {result.exc_string if result else 'no result'}")
+    return failed.count
 
 
 @pytest.fixture
@@ -144,12 +177,16 @@ class Sandbox:
 
 @pytest.fixture
 def aws_sandbox(sandbox_url, settings):
-    """Point the portal at an empty sandbox, with no waiting between retries."""
+    """Point the portal at an empty sandbox.
+
+    Re-checks and retries are scheduled as in production (`run_jobs` runs them as they
+    fall due); the re-check interval is short only for the commands that wait in-process
+    (`vpn_provision --sync` sleeps between checks).
+    """
     settings.AWS_ENDPOINT_URL = sandbox_url
     settings.AWS_ACCESS_KEY_ID = "testing"
     settings.AWS_SECRET_ACCESS_KEY = "testing"
-    settings.PROVISION_POLL_SECONDS = 0
-    settings.PROVISION_RETRY_INTERVALS = [0, 0, 0]
+    settings.PROVISION_POLL_SECONDS = 1
     sandbox = Sandbox(sandbox_url)
     sandbox.control("POST", "/_sandbox/reset")
     yield sandbox

@@ -114,7 +114,7 @@ def charon(tmp_path_factory):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120  # a guard against a charon that never starts
     while not socket.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()

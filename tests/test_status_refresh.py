@@ -418,7 +418,7 @@ def test_history_never_goes_backwards(aws_sandbox):
     request = bring_live(aws_sandbox, live_vpn(aws_sandbox))
     previous = TunnelStatusChange.objects.filter(tunnel__request=request, tunnel__position=1)
     latest = previous.latest("changed_at", "pk")
-    later = timezone.now() + timedelta(seconds=30)  # as if dated by the portal, later on
+    later = timezone.now() + timedelta(days=1)  # as if dated by the portal, later on
     TunnelStatusChange.objects.filter(pk=latest.pk).update(changed_at=later)
 
     flip(aws_sandbox, request, 1, "DOWN")

@@ -24,7 +24,7 @@ def test_detail_page_updates_itself_while_jobs_provision(
 
     page.wait_for_function(
         "document.querySelector('#live-stage .badge').innerText === 'Waiting for customer'",
-        timeout=20_000,
+        timeout=60_000,  # a guard against a page that never updates, not a measure
     )
     assert page.evaluate("window.loadedOnce") is True
     assert page.locator("#live-activity tbody tr").count() >= 6

@@ -62,13 +62,14 @@ def ec2_client_for():
 
 @pytest.fixture
 def control_api(sandbox_url):
-    """Call the session sandbox's control API: ``control_api(method, path, payload)``.
+    """Call the session sandbox's control API: ``control_api(method, path, payload)``
+    (``url=`` for another sandbox's).
 
     Returns ``(HTTP status, decoded JSON body)``.
     """
 
-    def call(method: str, path: str, payload=None):
-        return _control(sandbox_url, method, path, payload)
+    def call(method: str, path: str, payload=None, *, url: str = sandbox_url):
+        return _control(url, method, path, payload)
 
     return call
 

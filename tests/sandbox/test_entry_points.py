@@ -30,7 +30,9 @@ def test_command_line_serves_and_logs_each_call():
         stderr=subprocess.PIPE,
         text=True,
     )
-    watchdog = threading.Timer(60, process.kill)
+    # Guards against a hung server, not measures of speed: a loaded machine may take tens
+    # of seconds to start Python and moto.
+    watchdog = threading.Timer(300, process.kill)
     watchdog.start()
     try:
         banner = process.stdout.readline()
@@ -44,7 +46,7 @@ def test_command_line_serves_and_logs_each_call():
         )
         ec2.create_vpc(CidrBlock="10.0.0.0/16")
         process.send_signal(signal.SIGINT)
-        _, log = process.communicate(timeout=30)
+        _, log = process.communicate(timeout=120)
     finally:
         watchdog.cancel()
         process.kill()

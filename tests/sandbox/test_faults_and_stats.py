@@ -73,6 +73,25 @@ def test_server_error_with_count_and_wildcard(ec2_client_for, sandbox_url, contr
     assert stats["calls"] == {"DescribeVpcs": 2, "DescribeSubnets": 1}
 
 
+def test_quota_errors_are_permanent_and_named_after_the_action(
+    ec2_client_for, sandbox_url, control_api
+):
+    control_api("POST", "/_sandbox/faults", {"action": "CreateVpnGateway", "error": "quota"})
+    control_api("POST", "/_sandbox/faults", {"action": "AllocateAddress", "error": "quota"})
+    # With botocore's own retries: a quota error is not retried, it is the answer.
+    ec2 = ec2_client_for(sandbox_url)
+    with pytest.raises(ClientError) as info:
+        ec2.create_vpn_gateway(Type="ipsec.1")
+    assert info.value.response["Error"]["Code"] == "VpnGatewayLimitExceeded"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as info:
+        ec2.allocate_address(Domain="vpc")
+    assert info.value.response["Error"]["Code"] == "AddressLimitExceeded"
+    _, stats = control_api("GET", "/_sandbox/stats")
+    assert stats["calls"] == {"CreateVpnGateway": 1, "AllocateAddress": 1}
+    assert ec2.describe_vpn_gateways()["VpnGateways"] == []
+
+
 def test_rules_are_listed_and_cleared(ec2, control_api):
     control_api("POST", "/_sandbox/faults", {"action": "DescribeVpcs", "error": "server"})
     status, body = control_api("GET", "/_sandbox/faults")

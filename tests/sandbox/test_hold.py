@@ -1,7 +1,6 @@
 """The hold control: the Nth call takes effect but its answer waits for a release."""
 
 import threading
-import time
 
 
 def test_the_held_call_takes_effect_and_answers_only_after_release(ec2, control_api):
@@ -14,11 +13,8 @@ def test_the_held_call_takes_effect_and_answers_only_after_release(ec2, control_
         target=lambda: answers.append(ec2.create_vpc(CidrBlock="10.2.0.0/16")), daemon=True
     )
     thread.start()
-    for _ in range(100):
-        if control_api("GET", "/_sandbox/hold")[1]["held"]:
-            break
-        time.sleep(0.05)
-    assert control_api("GET", "/_sandbox/hold")[1]["held"] == "CreateVpc"
+    # The long poll answers as soon as the call is held (after 20 s only if it never is).
+    assert control_api("GET", "/_sandbox/hold?wait=20")[1]["held"] == "CreateVpc"
     assert answers == []
     # The held call already took effect: the sandbox keeps serving meanwhile.
     cidrs = {v["CidrBlock"] for v in ec2.describe_vpcs()["Vpcs"]}
@@ -32,4 +28,6 @@ def test_the_held_call_takes_effect_and_answers_only_after_release(ec2, control_
 def test_bad_hold_requests_are_refused(control_api):
     assert control_api("POST", "/_sandbox/hold", {"after_calls": 0})[0] == 400
     assert control_api("POST", "/_sandbox/hold", {"after_calls": "3"})[0] == 400
+    assert control_api("GET", "/_sandbox/hold?wait=31")[0] == 400
+    assert control_api("GET", "/_sandbox/hold?wait=soon")[0] == 400
     assert control_api("GET", "/_sandbox/hold")[1]["armed"] is False

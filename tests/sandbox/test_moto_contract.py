@@ -14,6 +14,7 @@ from moto.ec2.models import EC2Backend, ec2_backends
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.models.subnets import Subnet
 from moto.ec2.responses import EC2Response
+from moto.ec2.utils import add_tag_specification
 from moto.moto_server.werkzeug_app import create_backend_app
 
 from sandbox import moto_bridge
@@ -38,8 +39,11 @@ def test_response_class_offers_what_the_bridge_calls():
         "attach_vpn_gateway",
         "create_nat_gateway",
         "describe_route_tables",
+        "allocate_address",
+        "release_address",
     ):
         assert callable(getattr(EC2Response, name)), name
+    assert add_tag_specification([]) == {}
     assert ActionResult({"key": "value"}).result == {"key": "value"}
     for name in ("add_tags", "get_tags", "tag_list"):
         assert hasattr(TaggedEC2Resource, name), name
@@ -50,6 +54,11 @@ def test_backend_offers_what_the_bridge_uses(sandbox_url):
     for name in ("vpn_connections", "customer_gateways", "nat_gateways", "transit_gateways"):
         assert isinstance(getattr(backend, name), dict), name
     assert isinstance(backend.tags, dict)
+    assert isinstance(backend.addresses, list)
+    # Given an address, moto allocates exactly that one.
+    address = backend.allocate_address("vpc", address="198.51.100.250", tags={})
+    assert (address.public_ip, address.domain) == ("198.51.100.250", "vpc")
+    backend.release_address(allocation_id=address.allocation_id)
     for name in (
         "create_customer_gateway",
         "get_customer_gateway",

@@ -1,6 +1,6 @@
 """POST /_sandbox/tunnel-status sets what VgwTelemetry reports for a tunnel."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -57,6 +57,25 @@ def test_tunnel_goes_up_and_down(vpn, describe_vpn, control_api):
     assert final["StatusMessage"] == ""
 
 
+def test_a_status_can_be_dated_in_the_past(vpn, describe_vpn, control_api):
+    vpn_id = vpn["VpnConnectionId"]
+    first_ip = vpn["Options"]["TunnelOptions"][0]["OutsideIpAddress"]
+    since = datetime.now(UTC) - timedelta(days=3)
+    up = set_status(control_api, vpn_id, first_ip, "UP", last_status_change=since.isoformat())
+    assert datetime.fromisoformat(up["last_status_change"]) == since
+    reported = telemetry(describe_vpn, vpn_id)[first_ip]
+    assert (reported["Status"], reported["LastStatusChange"]) == (
+        "UP",
+        since.replace(microsecond=0),
+    )
+    # The same status, dated again: only the time moves.
+    earlier = since - timedelta(hours=1)
+    set_status(control_api, vpn_id, first_ip, "UP", last_status_change=earlier.isoformat())
+    assert telemetry(describe_vpn, vpn_id)[first_ip]["LastStatusChange"] == earlier.replace(
+        microsecond=0
+    )
+
+
 def test_unknown_connection_or_tunnel(vpn, control_api):
     status, body = control_api(
         "POST",
@@ -87,6 +106,9 @@ def test_bad_input(vpn, control_api):
         {**good, "accepted_route_count": -1},
         {**good, "accepted_route_count": "2"},
         {**good, "message": 5},
+        {**good, "last_status_change": "yesterday"},
+        {**good, "last_status_change": "2025-03-01T10:00:00"},  # no UTC offset
+        {**good, "last_status_change": (datetime.now(UTC) + timedelta(hours=1)).isoformat()},
         {key: value for key, value in good.items() if key != "outside_ip"},
         ["not", "an", "object"],
     ):

@@ -4,7 +4,6 @@ import ipaddress
 import re
 
 from sandbox.validation import RESERVED_INSIDE_CIDRS
-from sandbox.vpn import OutsideIpPool
 
 TUNNEL_1 = {
     "TunnelInsideCidr": "169.254.10.0/30",
@@ -171,17 +170,6 @@ def test_outside_addresses_are_unique_across_the_sandbox(
     )["VpnConnection"]
     addresses += [t["OutsideIpAddress"] for t in vpn["Options"]["TunnelOptions"]]
     assert len(addresses) == len(set(addresses)) == 8
-
-
-def test_outside_addresses_continue_in_the_second_documentation_range():
-    pool = OutsideIpPool()
-    first_range = [pool.allocate() for _ in range(254)]
-    assert first_range[0] == "203.0.113.1"
-    assert first_range[-1] == "203.0.113.254"
-    assert pool.allocate() == "198.51.100.1"
-    pool.release("203.0.113.7")
-    # Released addresses are reused once the pool wraps around, never handed out twice.
-    assert "203.0.113.7" not in [pool.allocate() for _ in range(10)]
 
 
 def test_inside_cidrs_are_unique_per_gateway(make_vpn):
