@@ -33,7 +33,6 @@ from django.db.models import F
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from sandbox.client import SandboxControl, SandboxUnavailable
 from vpn import aws
 from vpn.choices import (
     AwsResourceRole,
@@ -45,6 +44,7 @@ from vpn.choices import (
 )
 from vpn.models import Customer, StatusRefresh, VpnRequest
 from vpn.permissions import OPS, SOLUTIONS_ENGINEERS
+from vpn.sandbox_control import SandboxControl, SandboxUnavailable
 from vpn.services.intake import request_customer_confirm
 from vpn.services.provisioning import ROLE_KIND
 from vpn.services.stages import request_move

@@ -1,7 +1,9 @@
-"""A client of the sandbox's control API (``/_sandbox/``), for scripts such as the demo.
+"""The portal's client of the local AWS sandbox's control API (``/_sandbox/``), for the
+demo data: it sets tunnel telemetry, delays and faults there.
 
-Plain HTTP and JSON: it needs neither boto3 nor Django, and talks to a sandbox in another
-process as well as to one in this process.
+Plain HTTP and JSON, like every other talk between the portal and the sandbox: the
+portal never imports the sandbox (an import-linter contract), and production, which has
+no sandbox, never calls this.
 """
 
 import json
