@@ -2,6 +2,7 @@
 history (which `vpn.status_chart` turns into the chart), the latest refresh, and the
 status as plain data (the JSON endpoint, `vpn_status` and the metrics)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -21,7 +22,14 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from vpn.choices import BUSY_STAGES, OPERATIONAL_STAGES, RedundancyRisk, Stage, TunnelStatus
+from vpn.choices import (
+    BUSY_STAGES,
+    OPERATIONAL_STAGES,
+    RISK_COLOURS,
+    RedundancyRisk,
+    Stage,
+    TunnelStatus,
+)
 from vpn.models import StatusRefresh, Tunnel, TunnelStatusChange, VpnRequest
 from vpn.status_chart import UPTIME_WINDOWS, TunnelReport, status_chart, tunnel_report
 
@@ -58,6 +66,107 @@ def with_redundancy_risk(requests: QuerySet[VpnRequest]) -> QuerySet[VpnRequest]
             default=Value(3),
         ),
     )
+
+
+# --- Health in words: the badge and the alert emails say it the same way ----------------
+
+# A request's health as its alerts weigh it: every monitored tunnel up, some, or none.
+HEALTH_OK, HEALTH_DEGRADED, HEALTH_DOWN = "ok", "degraded", "down"
+# What each alert is called, first in its subject (and the badge's words for the same).
+HEALTH_HEADINGS = {HEALTH_DOWN: "Outage", HEALTH_DEGRADED: "No redundancy", HEALTH_OK: "Recovered"}
+
+
+@dataclass(frozen=True)
+class RequestHealth:
+    """What a request's monitored tunnels say of it, from their current status.
+
+    `lost` are down (or unreported) after having been up, `pending` have never been up
+    (the customer has not configured them yet). `state` is None until some monitored
+    tunnel has been up: before that, there is nothing to lose.
+    """
+
+    tunnel_count: int
+    up: tuple[int, ...]
+    lost: tuple[int, ...]
+    pending: tuple[int, ...]
+
+    @property
+    def state(self) -> str | None:
+        """HEALTH_OK, HEALTH_DEGRADED, HEALTH_DOWN, or None (never up yet)."""
+        if not self.up and not self.lost:
+            return None
+        if not self.up:
+            return HEALTH_DOWN
+        return HEALTH_DEGRADED if self.lost else HEALTH_OK
+
+    @property
+    def summary(self) -> str:
+        """The tunnels in a few words: "both tunnels down", "tunnel 2 down, tunnel 1 up"."""
+        parts = []
+        if not self.up:
+            parts.append(f"{tunnels_phrase([*self.lost, *self.pending], self.tunnel_count)} down")
+        else:
+            if self.lost:
+                parts.append(f"{tunnels_phrase(self.lost, self.tunnel_count)} down")
+            parts.append(f"{tunnels_phrase(self.up, self.tunnel_count)} up")
+            if self.pending:
+                parts.append(f"{tunnels_phrase(self.pending, self.tunnel_count)} not up yet")
+        return ", ".join(parts)
+
+
+def request_health(*, tunnel_count: int, tunnels: list[tuple[int, str, bool]]) -> RequestHealth:
+    """The health of a request from its tunnels as (position, status, ever up); tunnels
+    beyond `tunnel_count` (the spare of a one-tunnel setup) do not count."""
+    monitored = sorted(t for t in tunnels if t[0] <= tunnel_count)
+    return RequestHealth(
+        tunnel_count=tunnel_count,
+        up=tuple(p for p, status, _ in monitored if status == TunnelStatus.UP),
+        lost=tuple(p for p, status, ever in monitored if status != TunnelStatus.UP and ever),
+        pending=tuple(p for p, status, ever in monitored if status != TunnelStatus.UP and not ever),
+    )
+
+
+def tunnels_phrase(positions, tunnel_count: int) -> str:
+    """ "both tunnels", "tunnel 2", "tunnel 1 and tunnel 2" (of a request's monitored ones)."""
+    positions = sorted(positions)
+    if tunnel_count == 2 and len(positions) == 2:
+        return "both tunnels"
+    return " and ".join(f"tunnel {position}" for position in positions)
+
+
+@dataclass(frozen=True)
+class RiskBadge:
+    """The redundancy risk as the pages show it: what is wrong, plainly."""
+
+    label: str
+    colour: str
+    title: str
+
+
+def risk_badge(*, request: VpnRequest, tunnels: list[Tunnel]) -> RiskBadge | None:
+    """The badge of a request annotated by `with_redundancy_risk`: "Outage: both tunnels
+    down", "No redundancy: tunnel 2 down", "No redundancy: one-tunnel setup",
+    "Redundant: both tunnels up"; None where no risk applies."""
+    risk = getattr(request, "redundancy_risk", "")
+    if not risk:
+        return None
+    monitored = [t for t in tunnels if t.position <= request.tunnel_count]
+    down = [t.position for t in monitored if t.status != TunnelStatus.UP]
+    up = [t.position for t in monitored if t.status == TunnelStatus.UP]
+    count = request.tunnel_count
+    if risk == RedundancyRisk.DOWN:
+        label = f"{HEALTH_HEADINGS[HEALTH_DOWN]}: {tunnels_phrase(down, count)} down"
+        title = "No tunnel is up: traffic over this VPN is stopped."
+    elif risk == RedundancyRisk.HIGH and down:
+        label = f"{HEALTH_HEADINGS[HEALTH_DEGRADED]}: {tunnels_phrase(down, count)} down"
+        title = f"Traffic runs over {tunnels_phrase(up, count)} alone, without a spare."
+    elif risk == RedundancyRisk.HIGH:
+        label = f"{HEALTH_HEADINGS[HEALTH_DEGRADED]}: one-tunnel setup"
+        title = "Only one tunnel is configured, by choice: there is no spare if it drops."
+    else:
+        label = f"Redundant: {tunnels_phrase(up, count)} up"
+        title = "Every tunnel is up: either one can carry the traffic alone."
+    return RiskBadge(label=label, colour=RISK_COLOURS[risk], title=title)
 
 
 def tunnel_reports(*, tunnels: list[Tunnel], now: datetime | None = None) -> list[TunnelReport]:
