@@ -196,7 +196,8 @@ def tunnel_status_context(
     refresh, and how often the page polls (fast while jobs run, steadily while tunnels
     are watched)."""
     now = timezone.now()
-    reports = tunnel_reports(tunnels=list(request.tunnels.all()), now=now)
+    tunnels = list(request.tunnels.all())
+    reports = tunnel_reports(tunnels=tunnels, now=now)
     refresh = status_refresh_latest()
     watched = request.stage in OPERATIONAL_STAGES
     poll_seconds = None
@@ -209,6 +210,7 @@ def tunnel_status_context(
         poll_seconds = max(poll_seconds, settings.CUSTOMER_PAGE_POLL_SECONDS)
     return {
         "tunnel_reports": reports,
+        "risk_badge": risk_badge(request=request, tunnels=tunnels),
         "chart": status_chart(reports=reports, window=chart_window, now=now) if reports else None,
         "uptime_windows": [(key, label) for key, (label, _) in UPTIME_WINDOWS.items()],
         "status_refresh": refresh,
