@@ -170,7 +170,8 @@ def risk_badge(*, request: VpnRequest, tunnels: list[Tunnel]) -> RiskBadge | Non
 
 
 def tunnel_reports(*, tunnels: list[Tunnel], now: datetime | None = None) -> list[TunnelReport]:
-    """Uptime over 24 hours, 7 days and 30 days of each tunnel, from its history."""
+    """Uptime over 24 hours, 7 days and 30 days of each tunnel, from its history, over
+    the time it was monitored (from its first UP)."""
     now = now or timezone.now()
     longest = max(window for _, window in UPTIME_WINDOWS.values())
     by_tunnel: dict[int, list[TunnelStatusChange]] = {tunnel.pk: [] for tunnel in tunnels}
@@ -178,9 +179,40 @@ def tunnel_reports(*, tunnels: list[Tunnel], now: datetime | None = None) -> lis
         tunnel__in=tunnels, changed_at__gt=now - longest
     ).order_by("changed_at", "pk"):
         by_tunnel[change.tunnel_id].append(change)
+    first_up = tunnels_first_up(tunnels=tunnels)
     return [
-        tunnel_report(tunnel=tunnel, changes=by_tunnel[tunnel.pk], now=now) for tunnel in tunnels
+        tunnel_report(
+            tunnel=tunnel,
+            changes=by_tunnel[tunnel.pk],
+            now=now,
+            monitored_since=first_up.get(tunnel.pk),
+        )
+        for tunnel in tunnels
     ]
+
+
+def tunnels_first_up(*, tunnels: list[Tunnel]) -> dict[int, datetime]:
+    """When each tunnel was first UP (tunnel id -> time; absent: never up).
+
+    A tunnel whose history starts up (or that has none and is up) was up from its
+    creation; otherwise from its first change to UP. One query, whatever the history.
+    """
+    history = TunnelStatusChange.objects.filter(tunnel=OuterRef("pk")).order_by("changed_at", "pk")
+    rows = (
+        Tunnel.objects.filter(pk__in=[tunnel.pk for tunnel in tunnels])
+        .annotate(
+            first_old=Subquery(history.values("old_status")[:1]),
+            first_up=Subquery(history.filter(new_status=TunnelStatus.UP).values("changed_at")[:1]),
+        )
+        .values_list("pk", "status", "created_at", "first_old", "first_up")
+    )
+    first_up: dict[int, datetime] = {}
+    for pk, status, created_at, first_old, up_at in rows:
+        if first_old == TunnelStatus.UP or (first_old is None and status == TunnelStatus.UP):
+            first_up[pk] = created_at
+        elif up_at is not None:
+            first_up[pk] = up_at
+    return first_up
 
 
 def status_refresh_latest() -> StatusRefresh | None:
@@ -253,6 +285,7 @@ def request_status(*, pk: int, now: datetime | None = None) -> dict:
                 "status_message": report.tunnel.status_message,
                 "last_status_change": _iso(report.tunnel.last_status_change),
                 "accepted_route_count": report.tunnel.accepted_route_count,
+                "monitored_since": _iso(report.monitored_since),
                 "uptime_percent": {
                     key: None if value is None else round(value, 3)
                     for key, value in report.uptime.items()
