@@ -167,7 +167,13 @@ def test_detail_chart_ignores_an_unknown_window(se_client):
         (Stage.DOWN, "every 5s"),
         (Stage.AWAITING_CUSTOMER, "every 5s"),
         (Stage.VPC, "every 3s"),
+        # Every stage that is not final polls: someone else may act on the request.
+        (Stage.DRAFT, "every 5s"),
+        (Stage.SUBMITTED, "every 5s"),
+        (Stage.CHANGES_REQUESTED, "every 5s"),
+        (Stage.FAILED, "every 5s"),
         (Stage.DECOMMISSIONED, None),
+        (Stage.CANCELLED, None),
     ],
 )
 def test_detail_page_polls_while_there_is_something_to_follow(se_client, settings, stage, trigger):

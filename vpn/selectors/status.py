@@ -26,6 +26,7 @@ from vpn.choices import (
     BUSY_STAGES,
     OPERATIONAL_STAGES,
     RISK_COLOURS,
+    TERMINAL_STAGES,
     RedundancyRisk,
     Stage,
     TunnelStatus,
@@ -225,8 +226,9 @@ def tunnel_status_context(
 ) -> dict:
     """What the tunnel status card needs (staff page and customer link alike): each
     tunnel's uptime, the timeline chart over `chart_window` (24h, 7d or 30d), the latest
-    refresh, and how often the page polls (fast while jobs run, steadily while tunnels
-    are watched)."""
+    refresh, and how often the page polls: fast while jobs run, steadily in every other
+    stage that is not final (someone else may review, confirm or change the request
+    meanwhile), never once the request is closed."""
     now = timezone.now()
     tunnels = list(request.tunnels.all())
     reports = tunnel_reports(tunnels=tunnels, now=now)
@@ -235,7 +237,7 @@ def tunnel_status_context(
     poll_seconds = None
     if request.stage in BUSY_STAGES:
         poll_seconds = 3
-    elif watched:
+    elif request.stage not in TERMINAL_STAGES:
         poll_seconds = settings.STATUS_PAGE_POLL_SECONDS
     # The customer's page polls more gently than the staff pages (it is rate limited).
     if poll_seconds and for_customer:
