@@ -28,6 +28,7 @@ from vpn.models import (
     PackDownload,
     StageTransition,
     StatusRefresh,
+    StepRetry,
     TunnelStatusChange,
     VpnRequest,
 )
@@ -111,6 +112,15 @@ def world(db):
         pack=pack, variant="pdf", user=UserFactory(username="keyreader"), reason="New router"
     )
     StatusRefresh.objects.create(trigger="schedule", started_at=now, finished_at=now)
+    StepRetry.objects.create(
+        request=requests["approved"],
+        stage=Stage.VPN_GATEWAY,
+        job_id="walk-job",
+        attempt=1,
+        attempts=4,
+        error="InternalError: try again",
+        retry_at=now + timedelta(seconds=15),
+    )
     Notification.objects.create(
         key="walk:customer", recipient="netops@example.com", subject="Tunnel down", body="..."
     )

@@ -54,14 +54,16 @@ def test_engineer_submits_a_complete_request(se_client, se):
     assert "is in the review queue" in se_client.get(response.url).content.decode()
 
 
-def test_submitting_tells_the_owner_through_a_job(
+def test_submitting_ones_own_request_emails_nobody(
     se_client, se, run_jobs, django_capture_on_commit_callbacks
 ):
+    # The issue made this the rule: no "ready for review" email for one's own submission
+    # (tests/test_engineer_emails.py has the customer's and a colleague's).
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         se_client.post("/requests/new/", {**FORM_BGP, "action": "submit"})
     assert run_jobs() == 0
-    assert [message.to for message in mail.outbox] == [[se.email]]
+    assert mail.outbox == []
 
 
 def test_engineer_saves_an_incomplete_draft_then_submits_it(se_client):

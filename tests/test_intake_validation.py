@@ -153,6 +153,9 @@ BAD = [
     Bad("asn", "65000.5", "is not an ASN", scene=BGP),
     Bad("asn", "sixty-five thousand", "is not an ASN", scene=BGP),
     Bad("asn", "7224", "ASN 7224 is reserved by AWS in every region", scene=BGP),
+    # RFC 7300 reserves the last ASNs: the issue made refusing them the rule.
+    Bad("asn", "4294967295", "ASN 4294967295 is reserved (RFC 7300", scene=BGP),
+    Bad("asn", "65535", "ASN 65535 is reserved (RFC 7300", scene=BGP),
     Bad(
         "asn",
         "9059",
@@ -328,7 +331,8 @@ def test_subnets_may_be_comma_or_line_separated_and_are_normalised():
 
 
 def test_asn_may_be_written_with_as_prefix_and_private_amazon_range_is_allowed():
-    for text, expected in (("AS65010", 65010), ("64512", 64512), ("4294967295", 4294967295)):
+    # The top of the 4-byte private range; 4294967295 itself is reserved (RFC 7300).
+    for text, expected in (("AS65010", 65010), ("64512", 64512), ("4294967294", 4294967294)):
         assert intake_clean({**FORM_BGP, "asn": text}).values["asn"] == expected
 
 

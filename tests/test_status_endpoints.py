@@ -97,20 +97,17 @@ def test_status_json_gives_the_stage_the_risk_and_each_tunnels_uptime(se_client)
         "status": "UP",
         "status_message": "",
         "last_status_change": (now - timedelta(hours=12)).isoformat(),
+        "monitored_since": (now - timedelta(hours=12)).isoformat(),
         "accepted_route_count": 3,
     }
-    # 24 hours: down 12, up 12. 7 and 30 days: the first hour is unknown (not counted),
-    # then down for 35 hours and up for 12: 12 of 47 known hours.
-    # The page is computed a moment after `now`: allow for the drift.
-    assert first["uptime_percent"] == {
-        "24h": pytest.approx(50.0, abs=0.01),
-        "7d": pytest.approx(100 * 12 / 47, abs=0.01),
-        "30d": pytest.approx(100 * 12 / 47, abs=0.01),
-    }
+    # Uptime counts from the tunnel's first UP, 12 hours ago: the unknown hour and the
+    # 35 hours down before it (the customer not configured yet) are no outage.
+    assert first["uptime_percent"] == {"24h": 100.0, "7d": 100.0, "30d": 100.0}
     assert second["position"] == 2
     assert second["status"] == "DOWN"
     assert second["status_message"] == "IPSEC IS DOWN"
     assert second["monitored"] is True
+    assert second["monitored_since"] == created.isoformat()  # up from its creation
     # 24 hours: up 18, down 6. 7 and 30 days: up 42 of 48.
     assert second["uptime_percent"] == {
         "24h": pytest.approx(75.0, abs=0.01),

@@ -36,6 +36,7 @@ from vpn.models import (
     PackDownload,
     StageTransition,
     StatusRefresh,
+    StepRetry,
     Tunnel,
     TunnelStatusChange,
     VpnRequest,
@@ -565,6 +566,17 @@ class KeyRevealAdmin(RecordAdmin):
     search_fields = ("reason", "user__username", "pack__request__customer__name")
     list_select_related = ("pack__request__customer", "user")
     date_hierarchy = "revealed_at"
+
+
+@admin.register(StepRetry)
+class StepRetryAdmin(RecordAdmin):
+    """The transient AWS errors after which RQ ran a step again, as the timeline shows them."""
+
+    list_display = ("failed_at", "request", "stage", "attempt", "attempts", "retry_at", "error")
+    list_filter = ("stage",)
+    search_fields = ("error", "request__customer__name", "job_id")
+    list_select_related = ("request__customer",)
+    date_hierarchy = "failed_at"
 
 
 @admin.register(Notification)

@@ -56,10 +56,26 @@ def status_refresh(trigger: str = "schedule", regions: list[str] | None = None) 
 
 
 def aws_job_failed(job, connection, exc_type, exc_value, traceback) -> None:
-    """After the last retry of a step, stop the request at its step with the error."""
-    if job.retries_left:
-        return  # RQ will run it again.
+    """RQ calls this after every failed run of an AWS job, before it schedules a retry.
+
+    While a retry is left, the failure is recorded for the request page and its timeline
+    (the error, attempt n of m, when the next starts); after the last one, the request
+    stops at its step with the error.
+    """
     request_id = job.args[0]
+    if job.retries_left:
+        # RQ's own arithmetic, before it counts this retry down: one attempt per
+        # interval after the first, the next interval being this one's.
+        attempts = len(job.retry_intervals or ()) + 1
+        provisioning.provision_retry_record(
+            request_id=request_id,
+            job_id=job.id,
+            attempt=attempts - job.retries_left,
+            attempts=attempts,
+            error=f"{exc_value}",
+            retry_in_seconds=job.get_retry_interval(),
+        )
+        return
     stage = VpnRequest.objects.filter(pk=request_id).values_list("stage", flat=True).first()
     if stage is not None:
         provisioning.provision_fail(request_id=request_id, stage=stage, message=f"{exc_value}")

@@ -1,6 +1,6 @@
 """Models of the VPN app: customers, their VPN requests, the tunnels and AWS resources
-that provisioning creates, the audit trail of stage transitions and tunnel flips, and
-the outbox of emails.
+that provisioning creates, the audit trail of stage transitions and tunnel flips, the
+retries of setup steps, and the outbox of emails.
 
 The stage of a request is written only by `vpn.services.stages.request_move`.
 """
@@ -15,6 +15,7 @@ from vpn.choices import (
     RISK_COLOURS,
     ROLE_STEPS,
     STAGE_COLOURS,
+    STEP_STAGES,
     TUNNEL_STATUS_COLOURS,
     AwsResourceRole,
     DeviceVendor,
@@ -642,3 +643,64 @@ class KeyReveal(models.Model):
     def revealed_by_display(self) -> str:
         """The user's name."""
         return self.user.get_full_name() or self.user.get_username()
+
+
+class StepRetry(models.Model):
+    """A failed run of a setup step (or of the teardown) that RQ will run again: the
+    transient AWS error, which attempt failed, and when the next one starts.
+
+    Written by the job's failure callback on every failure that has a retry left (RQ
+    calls it before scheduling the retry); cleared (`cleared_at`) once the step runs
+    through, or stops at its step for good. The request page shows the uncleared one;
+    the timeline lists them all.
+    """
+
+    request = models.ForeignKey(VpnRequest, on_delete=models.PROTECT, related_name="step_retries")
+    stage = models.CharField(max_length=32, choices=Stage.choices)
+    job_id = models.CharField("RQ job ID", max_length=64)
+    attempt = models.PositiveSmallIntegerField(help_text="The attempt that failed, from 1.")
+    attempts = models.PositiveSmallIntegerField(help_text="How many attempts in all.")
+    error = models.TextField()
+    failed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    retry_at = models.DateTimeField(help_text="When RQ runs the step again.")
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-failed_at", "-id"]
+        verbose_name = "step retry"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job_id", "attempt"], name="stepretry_once_per_attempt"
+            ),
+            models.CheckConstraint(
+                condition=Q(attempt__gte=1) & Q(attempt__lt=models.F("attempts")),
+                name="stepretry_attempt_has_a_retry_left",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=Stage.values), name="stepretry_stage_valid"
+            ),
+        ]
+        indexes = [
+            # The request page looks only at a request's retries still waiting.
+            models.Index(
+                fields=["request"],
+                condition=Q(cleared_at__isnull=True),
+                name="stepretry_waiting",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request.reference}: {self.stage} attempt {self.attempt} of {self.attempts}"
+
+    @property
+    def due(self) -> bool:
+        """Whether the time for the next attempt has come (it runs when a worker is free)."""
+        return self.retry_at <= timezone.now()
+
+    @property
+    def step_label(self) -> str:
+        """What was being done, in words: "Step 2 (VPN gateway)", or "Decommissioning"."""
+        for step, stage in STEP_STAGES.items():
+            if stage == self.stage:
+                return f"Step {step.value} ({step.label})"
+        return Stage(self.stage).label

@@ -41,6 +41,8 @@ ASN_RESERVED_BY_AWS: dict[int, frozenset[str] | None] = {
 }
 # RFC 6793: a placeholder that 2-byte-only BGP speakers see for any 4-byte ASN.
 AS_TRANS = 23456
+# RFC 7300 reserves the last 2-byte and the last 4-byte ASN: no network may use them.
+ASN_LAST_RESERVED = (65535, 4_294_967_295)
 
 # AWS takes the tunnels' inside addresses from here, so customer ranges must avoid it.
 LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
@@ -329,6 +331,12 @@ def _asn(value: object) -> int:
         raise _FieldError(
             "ASN 23456 is AS_TRANS, the placeholder old BGP speakers see for 4-byte ASNs; "
             "give your real ASN."
+        )
+    if value in ASN_LAST_RESERVED:
+        raise _FieldError(
+            f"ASN {value} is reserved (RFC 7300 reserves the last 2-byte and 4-byte ASNs) "
+            "and cannot be used; give your real ASN, or a private one such as 65000 "
+            "(64512 to 65534, 4200000000 to 4294967294)."
         )
     return value
 

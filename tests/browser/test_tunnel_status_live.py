@@ -82,7 +82,7 @@ def test_a_tunnel_going_down_shows_on_the_open_pages_within_one_refresh(
             "IPSEC IS DOWN" in open_page.locator('#live-tunnels tr[data-tunnel="1"]').inner_text()
         )
     assert page.locator("#live-stage .badge").first.inner_text() == "Degraded"
-    assert "Redundancy risk: high" in page.locator("#live-stage").inner_text()
+    assert "No redundancy: tunnel 1 down" in page.locator("#live-stage").inner_text()
     request.refresh_from_db()
     assert request.stage == Stage.DEGRADED
     screenshot("tunnel-down-live")

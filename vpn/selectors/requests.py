@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from vpn.choices import (
     ENGINEER_EDITABLE_STAGES,
@@ -17,7 +18,14 @@ from vpn.choices import (
     RedundancyRisk,
     Stage,
 )
-from vpn.models import AwsResource, StageTransition, Tunnel, TunnelStatusChange, VpnRequest
+from vpn.models import (
+    AwsResource,
+    StageTransition,
+    StepRetry,
+    Tunnel,
+    TunnelStatusChange,
+    VpnRequest,
+)
 from vpn.permissions import user_may
 from vpn.selectors.status import with_redundancy_risk
 
@@ -89,12 +97,25 @@ def request_list(
 
 
 def request_detail(*, pk: int) -> VpnRequest:
-    """One request with its customer, owner, tunnels, AWS resources and redundancy risk."""
-    return with_redundancy_risk(
+    """One request with its customer, owner, tunnels, AWS resources and redundancy risk,
+    and `waiting_retry`: the retry its current step waits for, if any."""
+    request = with_redundancy_risk(
         VpnRequest.objects.select_related("customer", "owner").prefetch_related(
             Prefetch("tunnels", queryset=Tunnel.objects.order_by("position")), "resources"
         )
     ).get(pk=pk)
+    request.waiting_retry = request_waiting_retry(request=request)
+    return request
+
+
+def request_waiting_retry(*, request: VpnRequest) -> StepRetry | None:
+    """The latest retry that the request's current step waits for (after a transient
+    AWS error), or None; cleared ones, and those of a stage it has left, are over."""
+    return (
+        StepRetry.objects.filter(request=request, stage=request.stage, cleared_at__isnull=True)
+        .order_by("-failed_at", "-pk")
+        .first()
+    )
 
 
 def request_transitions(*, request: VpnRequest) -> QuerySet[StageTransition]:
@@ -114,7 +135,8 @@ class TimelineEvent:
 
 
 def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
-    """Stage moves, AWS resources created and deleted, and the latest tunnel status
+    """Stage moves, AWS resources created and deleted, each retry of a step after a
+    transient AWS error, the customer's confirmation and the latest tunnel status
     changes, newest first."""
     events = [
         TimelineEvent(
@@ -146,6 +168,16 @@ def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
                     note="Another VPN from the same device still uses it." if released else "",
                 )
             )
+    for retry in request.step_retries.order_by("failed_at", "pk"):
+        events.append(
+            TimelineEvent(
+                at=retry.failed_at,
+                title=f"{retry.step_label}: attempt {retry.attempt} of {retry.attempts} failed",
+                detail=("tried again" if retry.cleared_at else "trying again")
+                + f" at {timezone.localtime(retry.retry_at):%H:%M:%S} UTC",
+                note=retry.error,
+            )
+        )
     if request.customer_confirmed_at:
         events.append(
             TimelineEvent(

@@ -161,14 +161,17 @@ def _send_one(pk: int, *, connection) -> int:
 
 
 def transition_notify(*, transition_id: int) -> int:
-    """Tell the owning engineer that a request was submitted or has failed; returns how
-    many emails were sent now (a failed one is retried from the outbox)."""
+    """Tell the owning engineer that a request was submitted (by someone else: the
+    customer, a colleague) or has failed; returns how many emails were sent now (a failed
+    one is retried from the outbox)."""
     transition = StageTransition.objects.select_related("request__customer", "request__owner").get(
         pk=transition_id
     )
     request = transition.request
     if request.owner is None or transition.to_stage not in (Stage.SUBMITTED, Stage.FAILED):
         return 0
+    if transition.to_stage == Stage.SUBMITTED and transition.actor_id == request.owner_id:
+        return 0  # The engineer submitted it themselves: it is no news to them.
     key = f"transition:{transition.pk}"
     email_queue(
         key=key,

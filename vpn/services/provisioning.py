@@ -5,19 +5,22 @@ request's tags) and creates only what is missing, recording every resource the m
 AWS returns it. A step that must wait for AWS returns `WAITING` and is run again later
 by its job; no AWS call runs inside a transaction or under a row lock. Permanent AWS
 errors stop the request at its step (stage `failed`, with AWS's message); transient ones
-propagate so that the job is retried.
+propagate so that the job is retried. Each retry RQ will make is recorded
+(`provision_retry_record`, a `StepRetry` the request page and its timeline show) and
+cleared once the step runs through or stops for good.
 """
 
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from vpn import aws, events
 from vpn.choices import PROVISIONING_STAGES, AwsResourceRole, Routing, SetupStep, Stage
-from vpn.models import AwsResource, Tunnel, VpnRequest
+from vpn.models import AwsResource, StepRetry, Tunnel, VpnRequest
 from vpn.services import allocation
 from vpn.services.stages import StageMoveError, request_move
 from vpn.tunnel_profile import tunnel_profile
@@ -56,8 +59,10 @@ def provision_advance(*, request_id: int) -> str:
         return IDLE
     if request.stage == Stage.APPROVED:
         _move(request, Stage.VPC, from_stage=Stage.APPROVED)
+        _retries_clear(request.pk)
         return DONE
     if request.stage not in PROVISIONING_STAGES:
+        _retries_clear(request.pk)  # moved on meanwhile: nothing waits for this job
         return IDLE
     stage = Stage(request.stage)
     step = SetupStep(PROVISIONING_STAGES.index(stage) + 1)
@@ -69,6 +74,8 @@ def provision_advance(*, request_id: int) -> str:
             request_id=request.pk, stage=stage, message=f"Step {step.value} ({step.label}): {exc}"
         )
         return FAILED
+    # The step ran through (AWS may still be busy): an earlier error is over.
+    _retries_clear(request.pk)
     if waiting:
         return WAITING
     _move(request, _next_stage(request, stage), from_stage=stage)
@@ -86,6 +93,58 @@ def provision_fail(*, request_id: int, stage: str, message: str) -> None:
             actor_label=ACTOR,
             note=message,
         )
+    _retries_clear(request_id)  # no retry waits any more: the failure says it all
+
+
+def provision_retry_record(
+    *,
+    request_id: int,
+    job_id: str,
+    attempt: int,
+    attempts: int,
+    error: str,
+    retry_in_seconds: int,
+) -> StepRetry | None:
+    """Record that attempt `attempt` of `attempts` of the request's current step failed
+    with a transient `error`, and that RQ runs it again in `retry_in_seconds`; returns the
+    record (None for a request that no longer exists).
+
+    Called once per failed attempt (the job's failure callback); recording the same
+    attempt of the same job twice keeps the first record.
+    """
+    stage = VpnRequest.objects.filter(pk=request_id).values_list("stage", flat=True).first()
+    if stage is None:
+        return None
+    now = timezone.now()
+    retry, _ = StepRetry.objects.get_or_create(
+        job_id=job_id,
+        attempt=attempt,
+        defaults={
+            "request_id": request_id,
+            "stage": stage,
+            "attempts": attempts,
+            "error": error,
+            "failed_at": now,
+            "retry_at": now + timedelta(seconds=retry_in_seconds),
+        },
+    )
+    logger.warning(
+        "Request %s, %s: attempt %s of %s failed, retrying in %s s: %s",
+        request_id,
+        stage,
+        attempt,
+        attempts,
+        retry_in_seconds,
+        error,
+    )
+    return retry
+
+
+def _retries_clear(request_id: int) -> None:
+    """The request's step ran through or stopped for good: no retry waits any more."""
+    StepRetry.objects.filter(request_id=request_id, cleared_at__isnull=True).update(
+        cleared_at=timezone.now()
+    )
 
 
 def _next_stage(request: VpnRequest, stage: Stage) -> Stage:
@@ -380,12 +439,14 @@ def decommission_advance(*, request_id: int) -> str:
     try:
         for role in TEARDOWN_ORDER:
             if _teardown(request, role):
+                _retries_clear(request.pk)
                 return WAITING
     except aws.PermanentAwsError as exc:
         provision_fail(
             request_id=request.pk, stage=Stage.DECOMMISSIONING, message=f"Decommissioning: {exc}"
         )
         return FAILED
+    _retries_clear(request.pk)
     _move(request, Stage.DECOMMISSIONED, from_stage=Stage.DECOMMISSIONING)
     return DONE
 

@@ -6,14 +6,17 @@ matches tunnels by their AWS outside IP, writes only what changed (in bulk, with
 `TunnelStatusChange` row per change of status), moves each request to the stage its
 tunnels imply (live, degraded, down) and then weighs the pending changes for alerts.
 
-Alerts: a monitored tunnel that goes down after having been up, and comes back up after
-an alerted outage, emails the owning engineer and the customer's contact once. A change
-is weighed only once the tunnel has kept its status for `TUNNEL_ALERT_HOLD_OFF_SECONDS`,
-so a tunnel flapping within that time emails nobody until it settles. The second tunnel
-of a one-tunnel setup is refreshed and shown but never alerts or counts for the stage.
-An alert is written to the email outbox (one row per recipient) in the transaction that
-weighs the change, and sent once that has committed: a mail server failing for one
-recipient delays that recipient's email, and never sends the other's twice.
+Alerts are per request and per change of its health, never per tunnel: each recipient
+(the owning engineer, the customer's contact) gets one email when the request becomes
+degraded (a monitored tunnel down after having been up, another up), down (no monitored
+tunnel up) or recovered (all up again after an alerted outage). A request is weighed
+only once its monitored tunnels have kept their status for
+`TUNNEL_ALERT_HOLD_OFF_SECONDS`, so a flap within that time emails nobody, and both
+tunnels dropping within it is one "down" email. The second tunnel of a one-tunnel setup
+is refreshed and shown but never alerts or counts for the stage. An alert is written to
+the email outbox (one row per recipient) in the transaction that weighs the change, and
+sent once that has committed: a mail server failing for one recipient delays that
+recipient's email, and never sends the other's twice.
 
 Views never call AWS: they read the stored snapshot this module writes.
 """
@@ -30,7 +33,21 @@ from django.utils import timezone
 
 from vpn import aws, events
 from vpn.choices import OPERATIONAL_STAGES, AwsResourceRole, Stage, TunnelStatus
-from vpn.models import AwsResource, StatusRefresh, Tunnel, TunnelStatusChange
+from vpn.models import (
+    AwsResource,
+    Notification,
+    StatusRefresh,
+    Tunnel,
+    TunnelStatusChange,
+    VpnRequest,
+)
+from vpn.selectors.status import (
+    HEALTH_HEADINGS,
+    HEALTH_OK,
+    RequestHealth,
+    request_health,
+    tunnels_phrase,
+)
 from vpn.services.notifications import email_queue, emails_send
 from vpn.services.stages import StageMoveError, request_move
 
@@ -38,8 +55,11 @@ logger = logging.getLogger(__name__)
 
 # Who the stage history names for moves made by the refresh.
 ACTOR_LABEL = "status refresh"
-# The outbox key of every alert email starts with this, then the change's id.
-ALERT_KEY_PREFIX = "tunnel-alert:"
+# The outbox key of every alert email starts with this, then the request's id, the id of
+# the change that settled its health, the alert's kind and the audience.
+ALERT_KEY_PREFIX = "request-health:"
+# The alert sent when every tunnel that had been up is up again after an alerted outage.
+ALERT_RECOVERED = "recovered"
 
 _STATUS_FIELDS = ("status", "status_message", "last_status_change", "accepted_route_count")
 _MESSAGE_MAX = Tunnel._meta.get_field("status_message").max_length
@@ -300,27 +320,42 @@ def _stages_recompute(watched: list[_Watched]) -> int:
 
 
 # --- Alerts -----------------------------------------------------------------------------
+#
+# Alerts are per request, not per tunnel: each recipient gets one email when the
+# request's health changes (see `vpn.selectors.status.request_health`):
+#
+#   degraded   some monitored tunnel is down after having been up, another is up
+#   down       no monitored tunnel is up (and one had been)
+#   recovered  every tunnel that had been up is up again, after an alerted outage
+#
+# A request is weighed only once its monitored tunnels have all kept their status for
+# `TUNNEL_ALERT_HOLD_OFF_SECONDS`: a flap within the hold-off emails nobody, and both
+# tunnels dropping within it is one "down" email, never "degraded" then "down". Every
+# settled change of health is emailed, whichever way it goes: degraded then down is
+# two emails (the second tells of the escalation), down then degraded too (traffic
+# flows again, without a spare). What people were last told is the health in the key
+# of the request's latest alert in the outbox.
 
 
 def alerts_send() -> int:
-    """Weigh every pending status change whose tunnel has settled, then send the alert
+    """Weigh every request whose pending status changes have settled, then send the alert
     emails that are due; returns how many were sent.
 
-    The pending changes are sorted in bulk first (`_alerts_sort`): those that call for
-    no email are marked weighed together, unsettled ones are left for a later refresh.
-    Only the tunnels that call for an email are then weighed one by one, under a lock,
-    each writing its alert to the outbox. The emails are sent after those transactions
-    have committed, with any earlier alert due for a retry.
+    The pending changes are sorted in bulk first (`_alerts_sort`): those that cannot call
+    for an email are marked weighed together, unsettled ones are left for a later
+    refresh. Only the requests that may call for an email are then weighed one by one,
+    under a lock, each writing its alert to the outbox. The emails are sent after those
+    transactions have committed, with any earlier alert due for a retry.
     """
     now = timezone.now()
     settled_before = now - timedelta(seconds=settings.TUNNEL_ALERT_HOLD_OFF_SECONDS)
-    for tunnel_id in _alerts_sort(now=now, settled_before=settled_before):
+    for request_id in _alerts_sort(now=now, settled_before=settled_before):
         try:
-            _tunnel_alert(tunnel_id, now=now, settled_before=settled_before)
+            _request_alert(request_id, now=now, settled_before=settled_before)
         except Exception:
             # A bug or a database error: the changes stay pending and the next refresh
-            # tries again; the other tunnels' alerts go out regardless.
-            logger.exception("Status alert for tunnel %s failed; will try again", tunnel_id)
+            # tries again; the other requests' alerts go out regardless.
+            logger.exception("Status alert for request %s failed; will try again", request_id)
     try:
         return emails_send(key_prefix=ALERT_KEY_PREFIX)
     except Exception:
@@ -330,61 +365,80 @@ def alerts_send() -> int:
 
 
 def _alerts_sort(*, now: datetime, settled_before: datetime) -> list[int]:
-    """Mark the settled pending changes that call for no email as weighed, all at once.
+    """Mark the settled pending changes that cannot call for an email as weighed, at once.
 
-    Returns the tunnels whose settled changes call for an email, in id order, for
-    `_tunnel_alert` to weigh again under its own lock (this is only a filter).
+    Those are the changes of tunnels that are not watched (the spare of a one-tunnel
+    setup, a request no longer operational), and those of requests whose health is
+    nothing to tell: never up yet, or up as it always was. Returns the requests that
+    may call for an email, in id order, for `_request_alert` to weigh under its lock.
     """
     if not TunnelStatusChange.objects.filter(notified_at__isnull=True).exists():
         return []  # The usual case: no transaction for nothing.
     with transaction.atomic():
-        # Locked as `_tunnel_alert` locks them: a concurrent refresh skips these rows.
+        # Locked as `_request_alert` locks them: a concurrent refresh skips these rows.
         pending = list(
             TunnelStatusChange.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(notified_at__isnull=True)
-            .order_by("tunnel_id", "changed_at", "pk")
             .values_list(
                 "pk",
-                "tunnel_id",
-                "new_status",
                 "changed_at",
                 "tunnel__position",
+                "tunnel__request_id",
                 "tunnel__request__tunnel_count",
                 "tunnel__request__stage",
             )
         )
-        rows: dict[int, list[int]] = defaultdict(list)
-        latest: dict[int, tuple] = {}
-        for row in pending:
-            rows[row[1]].append(row[0])
-            latest[row[1]] = row  # in time order: the last one is the latest
-        told: dict[int, str] = {}
-        ever_up: set[int] = set()
-        for chunk in _chunks(list(latest)):
-            for tunnel_id, status in (
-                TunnelStatusChange.objects.filter(tunnel_id__in=chunk, alerted=True)
-                .order_by("tunnel_id", "changed_at", "pk")
-                .values_list("tunnel_id", "new_status")
-            ):
-                told[tunnel_id] = status  # in time order: the latest alert wins
-            ever_up.update(
-                TunnelStatusChange.objects.filter(
-                    tunnel_id__in=chunk, new_status=TunnelStatus.UP
-                ).values_list("tunnel_id", flat=True)
-            )
         quiet: list[int] = []
-        due: list[int] = []
-        for tunnel_id, (_, _, status, changed_at, position, tunnel_count, stage) in latest.items():
-            watched = position <= tunnel_count and stage in OPERATIONAL_STAGES
-            if watched and changed_at > settled_before:
-                continue  # Not settled yet: a flap within the hold-off emails nobody.
-            if watched and _due(status, told=told.get(tunnel_id), ever_up=tunnel_id in ever_up):
-                due.append(tunnel_id)
+        by_request: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+        for pk, changed_at, position, request_id, tunnel_count, stage in pending:
+            if stage in OPERATIONAL_STAGES and position <= tunnel_count:
+                by_request[request_id].append((pk, changed_at))
             else:
-                quiet.extend(rows[tunnel_id])
+                quiet.append(pk)
+        settled = [
+            request_id
+            for request_id, rows in by_request.items()
+            if max(changed_at for _, changed_at in rows) <= settled_before
+        ]
+        due: list[int] = []
+        for chunk in _chunks(settled):
+            healths = _healths(chunk)
+            ever_alerted = set(
+                TunnelStatusChange.objects.filter(
+                    tunnel__request_id__in=chunk, alerted=True
+                ).values_list("tunnel__request_id", flat=True)
+            )
+            for request_id in chunk:
+                state = healths[request_id].state
+                if state is None or (state == HEALTH_OK and request_id not in ever_alerted):
+                    quiet.extend(pk for pk, _ in by_request[request_id])
+                else:
+                    due.append(request_id)
         for chunk in _chunks(quiet):
             TunnelStatusChange.objects.filter(pk__in=chunk).update(notified_at=now)
     return sorted(due)
+
+
+def _healths(request_ids: list[int]) -> dict[int, RequestHealth]:
+    """The health of each request, from its tunnels' stored status and history."""
+    ever_up = set(
+        TunnelStatusChange.objects.filter(
+            tunnel__request_id__in=request_ids, new_status=TunnelStatus.UP
+        ).values_list("tunnel_id", flat=True)
+    )
+    tunnels: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
+    counts: dict[int, int] = {}
+    for pk, request_id, position, status, tunnel_count in Tunnel.objects.filter(
+        request_id__in=request_ids
+    ).values_list("pk", "request_id", "position", "status", "request__tunnel_count"):
+        tunnels[request_id].append((position, status, pk in ever_up))
+        counts[request_id] = tunnel_count
+    return {
+        request_id: request_health(
+            tunnel_count=counts.get(request_id, 0), tunnels=tunnels[request_id]
+        )
+        for request_id in request_ids
+    }
 
 
 def _chunks(items: list[int], size: int = 500):
@@ -393,88 +447,147 @@ def _chunks(items: list[int], size: int = 500):
         yield items[start : start + size]
 
 
-def _due(status: str, *, told: str | None, ever_up: bool) -> bool:
-    """The alert rule: a settled `status` calls for an email when the tunnel is down after
-    having been up (and people were not already told it is down), or up again after an
-    outage people were told of. `told` is the status of the tunnel's latest alert."""
-    if status == TunnelStatus.DOWN:
-        return told != TunnelStatus.DOWN and ever_up
-    return status == TunnelStatus.UP and told == TunnelStatus.DOWN
+def alert_kind(*, health: str | None, told: str | None) -> str | None:
+    """The alert rule: which alert (HEALTH_DOWN, HEALTH_DEGRADED, ALERT_RECOVERED) a
+    settled `health` calls for, given the latest alert people were `told` (None: never
+    alerted, as good as told all is well); None for no email."""
+    told_health = HEALTH_OK if told in (None, ALERT_RECOVERED) else told
+    if health is None or health == told_health:
+        return None
+    return ALERT_RECOVERED if health == HEALTH_OK else health
 
 
-def _tunnel_alert(tunnel_id: int, *, now: datetime, settled_before: datetime) -> int:
-    """Weigh one tunnel's pending changes: if its settled status calls for it, write the
+def _request_alert(request_id: int, *, now: datetime, settled_before: datetime) -> int:
+    """Weigh one request's pending changes: if its settled health calls for it, write the
     alert to the outbox (once). Returns how many emails were queued."""
     with transaction.atomic():
+        # The tunnels first, as the refresh locks them: their status cannot change, nor
+        # a change be added, while the request is weighed.
+        tunnels = list(
+            Tunnel.objects.select_for_update().filter(request_id=request_id).order_by("pk")
+        )
         rows = list(
-            TunnelStatusChange.objects.select_for_update(skip_locked=True)
-            .filter(tunnel_id=tunnel_id, notified_at__isnull=True)
+            TunnelStatusChange.objects.select_for_update(of=("self",))
+            .filter(tunnel__request_id=request_id, notified_at__isnull=True)
             .order_by("changed_at", "pk")
         )
         if not rows:
-            return 0  # Another refresh is weighing them.
-        latest = rows[-1]
-        tunnel = Tunnel.objects.select_related("request__customer", "request__owner").get(
-            pk=tunnel_id
-        )
-        request = tunnel.request
-        watched = tunnel.monitored and request.stage in OPERATIONAL_STAGES
-        if watched and latest.changed_at > settled_before:
+            return 0  # Another refresh weighed them.
+        request = VpnRequest.objects.select_related("customer", "owner").get(pk=request_id)
+        monitored = [tunnel for tunnel in tunnels if tunnel.position <= request.tunnel_count]
+        relevant = [row for row in rows if row.tunnel_id in {t.pk for t in monitored}]
+        watched = request.stage in OPERATIONAL_STAGES
+        if watched and relevant and relevant[-1].changed_at > settled_before:
             return 0  # Not settled yet: a flap within the hold-off emails nobody.
         queued = 0
-        if watched and _alert_due(tunnel, latest.new_status):
-            queued = _alert_queue(tunnel, latest)
-            latest.alerted = True
-            latest.save(update_fields=["alerted"])
+        if watched and relevant:
+            health = _healths([request_id])[request_id]
+            told = _told(request_id)
+            kind = alert_kind(health=health.state, told=told)
+            if kind is not None:
+                decisive = relevant[-1]
+                queued = _alert_queue(
+                    request, monitored, health=health, kind=kind, told=told, decisive=decisive
+                )
+                decisive.alerted = True
+                decisive.save(update_fields=["alerted"])
         TunnelStatusChange.objects.filter(pk__in=[row.pk for row in rows]).update(notified_at=now)
     return queued
 
 
-def _alert_due(tunnel: Tunnel, status: str) -> bool:
-    """`_due` for one tunnel, its history read now (under the caller's lock)."""
-    told = (
-        TunnelStatusChange.objects.filter(tunnel=tunnel, alerted=True)
-        .order_by("-changed_at", "-pk")
-        .values_list("new_status", flat=True)
+def _alert_key(request_id: int) -> str:
+    """The start of the outbox key of every alert about one request."""
+    return f"{ALERT_KEY_PREFIX}{request_id}:"
+
+
+def _told(request_id: int) -> str | None:
+    """The latest alert people were sent about the request (its kind), or None."""
+    key = (
+        Notification.objects.filter(key__startswith=_alert_key(request_id))
+        .order_by("-created_at", "-pk")
+        .values_list("key", flat=True)
         .first()
     )
-    ever_up = tunnel.status_changes.filter(new_status=TunnelStatus.UP).exists()
-    return _due(status, told=told, ever_up=ever_up)
+    # request-health:<request>:<change>:<kind>:<audience>
+    return key.split(":")[3] if key else None
 
 
-def _alert_queue(tunnel: Tunnel, change: TunnelStatusChange) -> int:
-    """Write the alert about one tunnel's change to the outbox: one email for the owning
-    engineer and one for the customer's contact. Returns how many were queued."""
-    request = tunnel.request
-    others = [
-        other
-        for other in request.tunnels.order_by("position")
-        if other.pk != tunnel.pk and other.monitored
+@dataclass(frozen=True)
+class _TunnelFact:
+    """One monitored tunnel as an alert states it."""
+
+    position: int
+    outside_ip: str
+    status: str
+    status_label: str
+    since: datetime | None
+    message: str
+
+
+def _alert_queue(
+    request: VpnRequest,
+    monitored: list[Tunnel],
+    *,
+    health: RequestHealth,
+    kind: str,
+    told: str | None,
+    decisive: TunnelStatusChange,
+) -> int:
+    """Write one alert about the request's health to the outbox: one email for the owning
+    engineer and one for the customer's contact. Returns how many were queued.
+
+    Subject and body come from the same facts: the heading ("Outage", "No redundancy",
+    "Recovered") and summary ("both tunnels down") of `health`, and each tunnel's status
+    since its latest change.
+    """
+    latest = dict(
+        TunnelStatusChange.objects.filter(tunnel__in=monitored)
+        .values("tunnel_id")
+        .annotate(latest=Max("changed_at"))
+        .values_list("tunnel_id", "latest")
+    )
+    tunnels = [
+        _TunnelFact(
+            position=tunnel.position,
+            outside_ip=tunnel.outside_ip,
+            status=tunnel.status,
+            status_label=TunnelStatus(tunnel.status).label,
+            since=latest.get(tunnel.pk),
+            message=tunnel.status_message,
+        )
+        for tunnel in sorted(monitored, key=lambda t: t.position)
     ]
+    heading = HEALTH_HEADINGS[HEALTH_OK if kind == ALERT_RECOVERED else kind]
     context = {
         "request": request,
-        "tunnel": tunnel,
-        "change": change,
-        "others": others,
-        # The other monitored tunnels, up and not: what the email says of the VPN as a
-        # whole ("traffic continues over the other tunnel", "tunnel 2 is still down").
-        "others_up": [other for other in others if other.status == TunnelStatus.UP],
-        "others_down": [other for other in others if other.status != TunnelStatus.UP],
+        "alert": {
+            "kind": kind,
+            "headline": f"{heading}: {health.summary}",
+            "since": decisive.changed_at,
+            "told": told,
+            "told_heading": HEALTH_HEADINGS.get(told or "", "").lower(),
+            "up": tunnels_phrase(health.up, request.tunnel_count),
+            "lost": tunnels_phrase(health.lost, request.tunnel_count),
+            "pending": tunnels_phrase(health.pending, request.tunnel_count),
+            "tunnels": tunnels,
+            "down_ips": " and ".join(t.outside_ip for t in tunnels if t.status != TunnelStatus.UP),
+        },
         "url": settings.PORTAL_BASE_URL.rstrip("/") + request.get_absolute_url(),
     }
-    # One key per audience: each gets its own version, even at the same address.
-    key = f"{ALERT_KEY_PREFIX}{change.pk}"
+    # One key per change of health and audience: each audience gets its own version,
+    # even at the same address, and weighing the same change again writes nothing.
+    key = f"{_alert_key(request.pk)}{decisive.pk}:{kind}"
     queued = 0
     if request.owner is not None:
         queued += email_queue(
             key=f"{key}:engineer",
-            template="tunnel_alert_engineer",
+            template="health_alert_engineer",
             context=context,
             to=[request.owner.email],
         )
     queued += email_queue(
         key=f"{key}:customer",
-        template="tunnel_alert_customer",
+        template="health_alert_customer",
         context=context,
         to=[request.customer.contact_email],
     )

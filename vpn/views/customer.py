@@ -92,6 +92,10 @@ def intake_page(request: HttpRequest, token: str) -> HttpResponse:
 
     vpn_request = link.request
     if vpn_request.stage in CUSTOMER_EDITABLE_STAGES:
+        if request.headers.get("HX-Request") == "true":
+            # The status page's poll, and the request was sent back to the customer: the
+            # page becomes the form, so the browser reloads it whole.
+            return _private(HttpResponse(headers={"HX-Refresh": "true"}))
         return _private(_intake_form(request, token, vpn_request))
     if request.method == "POST":
         if request.POST.get("action") == "confirm":
