@@ -41,7 +41,6 @@ from vpn.models import (
     TunnelStatusChange,
     VpnRequest,
 )
-from vpn.selectors.requests import DECOMMISSIONABLE_STAGES
 from vpn.services.intake import (
     IntakeClosed,
     customer_upsert,
@@ -49,7 +48,12 @@ from vpn.services.intake import (
     request_approve,
     request_update,
 )
-from vpn.services.stages import StageMoveError, request_move, request_retry
+from vpn.services.stages import (
+    StageMoveError,
+    request_decommission_start,
+    request_move,
+    request_retry,
+)
 from vpn.validation import IntakeInvalid
 
 admin.site.site_header = "VPN onboarding administration"
@@ -202,15 +206,8 @@ def move_to_decommissioning(modeladmin, http_request, queryset):
     """Delete each request's AWS resources, as the page's Decommission button does."""
 
     def decommission(vpn_request: VpnRequest) -> str:
-        if vpn_request.stage not in DECOMMISSIONABLE_STAGES:
-            return (
-                f"{vpn_request.reference} is “{vpn_request.get_stage_display()}”: only a "
-                "provisioned or failed request can be decommissioned."
-            )
-        request_move(
+        request_decommission_start(
             request_id=vpn_request.pk,
-            to_stage=Stage.DECOMMISSIONING,
-            from_stage=vpn_request.stage,
             actor=http_request.user,
             note="Decommissioned from the admin",
         )

@@ -55,6 +55,8 @@ STAGE_COLOURS = {
 PROVISIONING_STAGES = (Stage.VPC, Stage.VPN_GATEWAY, Stage.CONNECTION, Stage.ROUTING, Stage.NAT)
 # Stages in which the VPN exists and its tunnels are watched.
 OPERATIONAL_STAGES = (Stage.AWAITING_CUSTOMER, Stage.LIVE, Stage.DEGRADED, Stage.DOWN)
+# Stages from which a request may be decommissioned: its VPN exists, or building it failed.
+DECOMMISSIONABLE_STAGES = (*OPERATIONAL_STAGES, Stage.FAILED)
 # Stages from which nothing moves on.
 TERMINAL_STAGES = (Stage.DECOMMISSIONED, Stage.CANCELLED)
 # Stages still waiting for the customer's or the engineer's input.

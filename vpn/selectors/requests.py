@@ -10,6 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from vpn.choices import (
+    DECOMMISSIONABLE_STAGES,
     ENGINEER_EDITABLE_STAGES,
     INTAKE_STAGES,
     OPERATIONAL_STAGES,
@@ -207,9 +208,6 @@ def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
 # The timeline shows at most this many of the latest tunnel status changes.
 TIMELINE_TUNNEL_CHANGES = 50
 
-
-# Stages from which a request may be decommissioned: its VPN exists, or building it failed.
-DECOMMISSIONABLE_STAGES = (*OPERATIONAL_STAGES, Stage.FAILED)
 
 # Stages in which the VPN is gone, going, or never to be built: the customer's link then
 # says so, and offers no pack and no live status.

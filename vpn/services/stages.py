@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from vpn import events
-from vpn.choices import PROVISIONING_STAGES, STAGE_TRANSITIONS, Stage
+from vpn.choices import DECOMMISSIONABLE_STAGES, PROVISIONING_STAGES, STAGE_TRANSITIONS, Stage
 from vpn.models import StageTransition, VpnRequest
 
 
@@ -106,4 +106,27 @@ def request_retry(*, request_id: int, actor: AbstractBaseUser | None = None) -> 
         from_stage=Stage.FAILED,
         actor=actor,
         note="Retry",
+    )
+
+
+def request_decommission_start(
+    *, request_id: int, actor: AbstractBaseUser | None = None, note: str = ""
+) -> StageTransition:
+    """Start deleting a request's AWS resources (the teardown job starts on commit).
+
+    Only a request whose VPN exists, or whose build failed, can be decommissioned; any
+    other is refused with `StageMoveError`, saying why.
+    """
+    request = VpnRequest.objects.get(pk=request_id)
+    if request.stage not in DECOMMISSIONABLE_STAGES:
+        raise StageMoveError(
+            f"{request.reference} is “{request.get_stage_display()}”: only a provisioned "
+            "or failed request can be decommissioned."
+        )
+    return request_move(
+        request_id=request_id,
+        to_stage=Stage.DECOMMISSIONING,
+        from_stage=request.stage,
+        actor=actor,
+        note=note,
     )

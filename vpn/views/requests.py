@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
-from vpn.choices import BUSY_STAGES, ENGINEER_EDITABLE_STAGES, Stage
+from vpn.choices import BUSY_STAGES, DECOMMISSIONABLE_STAGES, ENGINEER_EDITABLE_STAGES, Stage
 from vpn.forms import RequestForm, SendBackForm, intake_initial
 from vpn.models import VpnRequest
 from vpn.permissions import RoleRequiredMixin
@@ -26,7 +26,11 @@ from vpn.selectors import requests as request_selectors
 from vpn.selectors import status as status_selectors
 from vpn.services import intake
 from vpn.services.intake import NewLink
-from vpn.services.stages import StageMoveError, request_move, request_retry
+from vpn.services.stages import (
+    StageMoveError,
+    request_decommission_start,
+    request_retry,
+)
 from vpn.validation import IntakeInvalid
 from vpn.views.packs import key_reveal_refusal_pop
 
@@ -334,24 +338,15 @@ class RequestDecommissionView(RoleRequiredMixin, DetailView):
         context["resources"] = sorted(
             self.object.resources.filter(deleted_at__isnull=True), key=lambda r: (-r.step, -r.pk)
         )
-        context["allowed"] = self.object.stage in request_selectors.DECOMMISSIONABLE_STAGES
+        context["allowed"] = self.object.stage in DECOMMISSIONABLE_STAGES
         return context
 
     def post(self, request, *args, **kwargs):
         """Start decommissioning (the teardown job starts on commit)."""
         vpn_request = self.get_object()
-        if vpn_request.stage not in request_selectors.DECOMMISSIONABLE_STAGES:
-            messages.error(
-                request,
-                f"{vpn_request.reference} is “{vpn_request.get_stage_display()}”: "
-                "only a provisioned or failed request can be decommissioned.",
-            )
-            return redirect(vpn_request)
         try:
-            request_move(
+            request_decommission_start(
                 request_id=vpn_request.pk,
-                to_stage=Stage.DECOMMISSIONING,
-                from_stage=vpn_request.stage,
                 actor=request.user,
                 note="Decommissioned from the request page",
             )
