@@ -1,4 +1,6 @@
-"""Rate limits: fixed-window counters kept in the Django cache.
+"""Rate limits: counters kept in the Django cache, each over a window that starts at its
+key's first hit (not at a boundary of the clock, so two hits a second apart are always
+counted together).
 
 Written here rather than taken from django-ratelimit: the public intake pages need two
 counters per hit (the client's IP, and the link's token, hashed) checked before the token
@@ -11,34 +13,34 @@ Redis keeps the counters in its own memory, per process.
 """
 
 import hashlib
-import time
 
 from django.core.cache import cache
 
 
 def throttle_hit(*, scope: str, key: str, limit: int, window: int) -> bool:
-    """Count one hit of `key` in `scope`; True when it is over `limit` in this window.
+    """Count one hit of `key` in `scope`; True when it is over `limit` within `window`
+    seconds of the first hit counted.
 
     Keys are hashed before they reach the cache, so a token never sits in it in clear.
     """
-    bucket = int(time.time()) // window
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    cache_key = f"throttle:{scope}:{digest}:{bucket}"
-    # A little longer than the window, so the counter cannot expire mid-window.
-    if cache.add(cache_key, 1, timeout=window + 5):
+    cache_key = f"throttle:{scope}:{digest}"
+    # The first hit opens the window: the counter expires when it ends.
+    if cache.add(cache_key, 1, timeout=window):
         return limit < 1
     try:
         count = cache.incr(cache_key)
     except ValueError:  # expired between add and incr: this is the first hit again
-        cache.set(cache_key, 1, timeout=window + 5)
+        cache.set(cache_key, 1, timeout=window)
         count = 1
     else:
         if count == 1:
             # Redis's INCR recreates a key that expired just before it, with no expiry.
-            cache.touch(cache_key, timeout=window + 5)
+            cache.touch(cache_key, timeout=window)
     return count > limit
 
 
 def throttle_retry_after(*, window: int) -> int:
-    """Seconds until the current window ends (for the Retry-After header)."""
-    return window - int(time.time()) % window
+    """Seconds after which a refused client may try again (for the Retry-After header):
+    the whole window, since the cache does not say how much of it is left."""
+    return window
