@@ -15,7 +15,7 @@ from functools import wraps
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.utils import construct_change_message
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import URLPattern, reverse
 from django.utils import dateformat, timezone
@@ -239,7 +239,7 @@ class ServiceSavedAdmin(admin.ModelAdmin):
 
     def service_save(self, request, obj, form, change):
         """Write the form's accepted values through a service; returns the saved row."""
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must define service_save().")
 
     def save_related(self, request, form, formsets, change):
         """Nothing related is saved here: the inlines list service records."""
