@@ -31,6 +31,8 @@ def one_try_per_call(settings):
     settings.AWS_RETRY_MODE = "standard"
     settings.AWS_MAX_ATTEMPTS = 0
     settings.PROVISION_RETRY_INTERVALS = RETRY_INTERVALS
+    # Steps waiting for AWS look again at once: the only job scheduled is RQ's retry.
+    settings.PROVISION_POLL_SECONDS = 0
 
 
 def _work(queue) -> None:
