@@ -34,6 +34,7 @@ from vpn.models import (
     KeyReveal,
     Notification,
     PackDownload,
+    RequestEvent,
     StageTransition,
     StatusRefresh,
     StepRetry,
@@ -505,6 +506,16 @@ class AwsResourceAdmin(RecordAdmin):
 class StageTransitionAdmin(RecordAdmin):
     list_display = ("request", "from_stage", "to_stage", "actor_display", "created_at")
     list_filter = ("to_stage", "from_stage")
+    search_fields = ("request__customer__name", "note")
+    list_select_related = ("request__customer", "actor")
+
+
+@admin.register(RequestEvent)
+class RequestEventAdmin(RecordAdmin):
+    """Links resent or extended, and the customer's changes to submitted answers."""
+
+    list_display = ("request", "kind", "actor_display", "created_at")
+    list_filter = ("kind",)
     search_fields = ("request__customer__name", "note")
     list_select_related = ("request__customer", "actor")
 

@@ -73,6 +73,7 @@ _SE_PERMISSIONS = (
     "vpn.view_tunnelstatuschange",
     "vpn.view_awsresource",
     "vpn.view_stagetransition",
+    "vpn.view_requestevent",
 )
 
 GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
