@@ -29,6 +29,7 @@ REVEAL_PSK = "vpn.reveal_psk"
 ROLES: dict[str, str] = {
     # Staff pages.
     "dashboard_view": VIEW,
+    "dashboard_export": VIEW,
     "request_view": VIEW,
     "request_review_view": VIEW,
     "request_create": "vpn.add_vpnrequest",

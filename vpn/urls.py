@@ -8,6 +8,7 @@ app_name = "vpn"
 
 urlpatterns = [
     path("", requests.DashboardView.as_view(), name="dashboard"),
+    path("requests.csv", requests.DashboardExportView.as_view(), name="request_export"),
     path("review/", intake.ReviewQueueView.as_view(), name="request_review"),
     path("requests/new/", requests.RequestCreateView.as_view(), name="request_create"),
     path("requests/invite/", intake.RequestInviteView.as_view(), name="request_invite"),

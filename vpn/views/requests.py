@@ -2,15 +2,17 @@
 dashboard, a request's page, the intake form to create or edit a request, and the
 request's actions (retry, decommission)."""
 
+import csv
 import json
 
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
@@ -18,7 +20,6 @@ from vpn.choices import BUSY_STAGES, DECOMMISSIONABLE_STAGES, ENGINEER_EDITABLE_
 from vpn.forms import RequestForm, SendBackForm, intake_initial
 from vpn.models import VpnRequest
 from vpn.permissions import RoleRequiredMixin
-from vpn.regions import REGION_CHOICES
 from vpn.selectors import intake as intake_selectors
 from vpn.selectors import packs as pack_selectors
 from vpn.selectors import provisioning as provisioning_selectors
@@ -36,7 +37,8 @@ from vpn.views.packs import key_reveal_refusal_pop
 
 
 class DashboardView(RoleRequiredMixin, ListView):
-    """Every request with its stage and tunnels, searchable, filterable and paged."""
+    """Every request with its stage and tunnels: searchable, filterable, sortable by each
+    column (kept in the URL), paged, and exported as CSV with the same query string."""
 
     action = "dashboard_view"
     template_name = "vpn/requests/dashboard.html"
@@ -44,16 +46,11 @@ class DashboardView(RoleRequiredMixin, ListView):
     paginate_by = settings.DASHBOARD_PAGE_SIZE
 
     def get_queryset(self):
-        """Apply the search box and the filters from the query string."""
-        params = self.request.GET
-        return request_selectors.request_list(
-            search=params.get("q", ""),
-            stage=params.get("stage", ""),
-            region=params.get("region", ""),
-            owner_id=self.request.user.pk if params.get("mine") else None,
-            health=params.get("health", ""),
-            sort=params.get("sort", "updated"),
+        """The search box, the filters and the order from the query string."""
+        self.filterset = request_selectors.request_filter(
+            params=self.request.GET, user=self.request.user
         )
+        return self.filterset.qs
 
     def paginate_queryset(self, queryset, page_size):
         """Show the last page for a page number past the end, rather than an error."""
@@ -62,28 +59,79 @@ class DashboardView(RoleRequiredMixin, ListView):
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
-        """Add the filter options and the current query (for pagination links)."""
+        """Add the filter form, the sortable headers and the links that keep the query."""
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
         query.pop("page", None)
-        by_health = query.copy()
-        by_health["sort"] = "health"
+        sort = self.filterset.sort_value
         context.update(
-            stage_groups=[
-                (key, label) for key, (label, _) in request_selectors.STAGE_GROUPS.items()
-            ],
-            stages=Stage.choices,
-            regions=REGION_CHOICES,
-            health_filters=[
-                (key, label) for key, (label, _) in request_selectors.HEALTH_FILTERS.items()
-            ],
-            filters=self.request.GET,
+            filter=self.filterset,
+            filters_active=self.filterset.active,
+            columns=_sort_headers(query, sort),
+            removed_stages=request_selectors.REMOVED_STAGES,
             query_string=query.urlencode(),
-            health_sort_url=f"?{by_health.urlencode()}",
             poll_seconds=settings.STATUS_PAGE_POLL_SECONDS,
             status_refresh=status_selectors.status_refresh_latest(),
         )
         return context
+
+
+def _sort_headers(query, sort: str) -> list[dict]:
+    """Each column's header: its link sorts by it, or reverses the order it already has."""
+    headers = []
+    for key, column in request_selectors.COLUMNS.items():
+        linked = query.copy()
+        linked["sort"] = f"-{key}" if sort == key else key
+        headers.append(
+            {
+                "key": key,
+                "label": column.label,
+                "hide_small": column.hide_small,
+                "url": f"?{linked.urlencode()}",
+                "sorted": "ascending" if sort == key else "descending" if sort == f"-{key}" else "",
+            }
+        )
+    return headers
+
+
+class _Echo:
+    """A file-like object whose `write` hands back what it is given, for `csv.writer`."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+# Cells a spreadsheet would run as a formula start with one of these: such a cell is
+# written with a leading apostrophe, so that it stays text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return f"'{value}"
+    return value
+
+
+class DashboardExportView(RoleRequiredMixin, View):
+    """The dashboard's current list (same search, filters and order) as a CSV file,
+    streamed row by row: memory stays flat however many requests match."""
+
+    action = "dashboard_export"
+    http_method_names = ["get"]
+
+    def get(self, request, *args, **kwargs):
+        """Stream the rows; a filter value the dashboard does not know is left out, as
+        there (the dashboard shows the error)."""
+        filterset = request_selectors.request_filter(params=request.GET, user=request.user)
+        writer = csv.writer(_Echo())
+        rows = request_selectors.request_export_rows(filterset.qs)
+        response = StreamingHttpResponse(
+            (writer.writerow([_csv_safe(value) for value in row]) for row in rows),
+            content_type="text/csv; charset=utf-8",
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="vpn-requests-{stamp}.csv"'
+        return response
 
 
 class RequestDetailView(RoleRequiredMixin, DetailView):
