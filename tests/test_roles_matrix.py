@@ -282,6 +282,13 @@ def _dashboard(actor: Actor) -> Outcome:
     return Outcome(response, vpn_request.customer.name in response.content.decode())
 
 
+def _dashboard_export(actor: Actor) -> Outcome:
+    vpn_request = VpnRequestFactory(customer__name="Exported Co")
+    response = actor.client.get("/requests.csv")
+    body = b"".join(response.streaming_content) if response.status_code == 200 else b""
+    return Outcome(response, vpn_request.customer.name.encode() in body)
+
+
 def _request_page(actor: Actor) -> Outcome:
     vpn_request = VpnRequestFactory()
     response = actor.client.get(f"/requests/{vpn_request.pk}/")
@@ -478,6 +485,7 @@ ADMIN_TARGETS: dict[str, Callable[[], tuple[object, Callable[[object], bool]]]] 
 
 PERFORMERS: dict[str, Callable[..., Outcome]] = {
     "vpn:dashboard": _dashboard,
+    "vpn:request_export": _dashboard_export,
     "vpn:request_detail": _request_page,
     "vpn:request_review": _review_queue,
     "vpn:request_create": _request_create,
