@@ -376,7 +376,7 @@ def _retry(actor: Actor) -> Outcome:
 def _decommission(actor: Actor) -> Outcome:
     live = VpnRequestFactory(stage=Stage.LIVE)
     page = actor.client.get(f"/requests/{live.pk}/decommission/")
-    response = actor.client.post(f"/requests/{live.pk}/decommission/")
+    response = actor.client.post(f"/requests/{live.pk}/decommission/", {"reason": "not_used"})
     # The confirmation page answers as the button does.
     assert _refused(page) == _refused(response)
     return Outcome(response, _stage(live) == Stage.DECOMMISSIONING)
@@ -445,7 +445,9 @@ def _admin_action(name: str) -> Callable[[Actor], Outcome]:
         )
         target, changed = ADMIN_TARGETS[name]()
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
-        response = actor.client.post(url, {"action": name, "_selected_action": [target.pk]})
+        response = actor.client.post(
+            url, {"action": name, "_selected_action": [target.pk], **ADMIN_FORMS.get(name, {})}
+        )
         effect = changed(target)
         if not effect and actor.user is not None and response.status_code == 302:
             # Refused by the admin: the action is not even offered to this user.
@@ -457,6 +459,10 @@ def _admin_action(name: str) -> Callable[[Actor], Outcome]:
         return Outcome(response, effect)
 
     return perform
+
+
+# What an admin action that asks first (an intermediate page) is given, as that page posts.
+ADMIN_FORMS = {"move_to_decommissioning": {"apply": "1", "reason": "customer_request"}}
 
 
 def _revoked(link: IntakeLink) -> bool:

@@ -10,6 +10,7 @@ function the `vpn_create` command uses, so the two can never disagree.
 from django import forms
 from django.conf import settings
 
+from vpn.choices import DecommissionReason
 from vpn.intake_fields import (
     IDENTITY_FIELDS,
     INTAKE_FIELDS,
@@ -129,6 +130,35 @@ class SendBackForm(forms.Form):
         help_text="Emailed to the contact and shown on their form. Say what to change and why.",
         error_messages={"required": "Say what the customer should change."},
     )
+
+
+class DecommissionForm(forms.Form):
+    """Why a VPN is decommissioned, and what the customer is told (the page and the
+    admin's action ask the same)."""
+
+    reason = forms.ChoiceField(
+        label="Reason",
+        choices=[("", "Choose a reason…"), *DecommissionReason.choices],
+        error_messages={"required": "Say why the VPN is decommissioned: pick a reason."},
+    )
+    message = forms.CharField(
+        label="Message to the customer",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional with a listed reason, needed with another one. Emailed to the "
+        "customer's contact and shown on their link, beside the reason.",
+    )
+
+    def clean(self):
+        """Another reason needs the message that says which."""
+        cleaned = super().clean()
+        if (
+            cleaned.get("reason") == DecommissionReason.OTHER
+            and not cleaned.get("message", "").strip()
+        ):
+            self.add_error("message", "With “another reason”, say which to the customer.")
+        return cleaned
 
 
 def intake_initial(*, request: VpnRequest, propose_region: bool = False) -> dict[str, object]:

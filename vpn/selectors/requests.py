@@ -27,6 +27,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 
 from vpn.choices import (
+    CUSTOMER_DECOMMISSION_REASONS,
     DECOMMISSIONABLE_STAGES,
     ENGINEER_EDITABLE_STAGES,
     INTAKE_STAGES,
@@ -502,6 +503,14 @@ def request_removed_at(*, request: VpnRequest) -> datetime | None:
     # A request put in that stage without a transition (a fixture, a data import) has
     # at least its last update.
     return moved.created_at if moved else request.updated_at
+
+
+def request_removal_reason(*, request: VpnRequest) -> str:
+    """Why the request's VPN was removed, in the customer's terms, as the end of "It was
+    removed on <date>, …"; "" when no reason was recorded (or it is not removed)."""
+    if request.stage not in REMOVED_STAGES:
+        return ""
+    return CUSTOMER_DECOMMISSION_REASONS.get(request.decommission_reason, "")
 
 
 # The request page's buttons, each with its action in the roles matrix

@@ -26,7 +26,7 @@ from vpn.models import VpnRequest
 from vpn.selectors.intake import request_changes_requested, request_region_advice
 from vpn.selectors.packs import config_pack_latest
 from vpn.selectors.provisioning import request_steps
-from vpn.selectors.requests import request_detail, request_removed_at
+from vpn.selectors.requests import request_detail, request_removal_reason, request_removed_at
 from vpn.selectors.status import tunnel_status_context
 from vpn.services import intake
 from vpn.services.stages import StageMoveError
@@ -174,6 +174,7 @@ def _intake_status(request: HttpRequest, vpn_request: VpnRequest, link, token: s
             {
                 "vpn_request": vpn_request,
                 "removed_at": removed_at,
+                "removal_reason": request_removal_reason(request=vpn_request),
                 "region_advice": request_region_advice(request=vpn_request),
                 "for_customer": True,
             },
@@ -208,7 +209,12 @@ def intake_pack(request: HttpRequest, token: str, variant: str) -> HttpResponse:
             render(
                 request,
                 "vpn/customer/pack_gone.html",
-                {"vpn_request": link.request, "removed_at": removed_at, "token": token},
+                {
+                    "vpn_request": link.request,
+                    "removed_at": removed_at,
+                    "removal_reason": request_removal_reason(request=link.request),
+                    "token": token,
+                },
                 status=410,
             )
         )

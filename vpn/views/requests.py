@@ -17,7 +17,7 @@ from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
 from vpn.choices import BUSY_STAGES, DECOMMISSIONABLE_STAGES, ENGINEER_EDITABLE_STAGES, Stage
-from vpn.forms import RequestForm, SendBackForm, intake_initial
+from vpn.forms import DecommissionForm, RequestForm, SendBackForm, intake_initial
 from vpn.models import VpnRequest
 from vpn.permissions import RoleRequiredMixin
 from vpn.selectors import intake as intake_selectors
@@ -373,7 +373,8 @@ class RequestRetryView(RequestActionView):
 
 
 class RequestDecommissionView(RoleRequiredMixin, DetailView):
-    """Ask for confirmation, then delete every AWS resource of the request."""
+    """Ask why, and for confirmation; then delete every AWS resource of the request and
+    tell the customer."""
 
     action = "request_decommission"
     template_name = "vpn/requests/request_decommission.html"
@@ -381,25 +382,36 @@ class RequestDecommissionView(RoleRequiredMixin, DetailView):
     model = VpnRequest
 
     def get_context_data(self, **kwargs):
-        """What will be deleted."""
+        """What will be deleted, and the reason form."""
         context = super().get_context_data(**kwargs)
         context["resources"] = sorted(
             self.object.resources.filter(deleted_at__isnull=True), key=lambda r: (-r.step, -r.pk)
         )
         context["allowed"] = self.object.stage in DECOMMISSIONABLE_STAGES
+        context.setdefault("form", DecommissionForm())
         return context
 
     def post(self, request, *args, **kwargs):
-        """Start decommissioning (the teardown job starts on commit)."""
-        vpn_request = self.get_object()
+        """Start decommissioning for the reason given (the teardown job and the
+        customer's email go once the transaction commits); without one, ask again."""
+        self.object = vpn_request = self.get_object()
+        form = DecommissionForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
         try:
             request_decommission_start(
                 request_id=vpn_request.pk,
+                reason=form.cleaned_data["reason"],
+                message=form.cleaned_data["message"],
                 actor=request.user,
-                note="Decommissioned from the request page",
             )
         except StageMoveError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"{vpn_request.reference}: decommissioning started.")
+            contact = vpn_request.customer.contact_email
+            messages.success(
+                request,
+                f"{vpn_request.reference}: decommissioning started"
+                + (f"; {contact} is emailed why." if contact else "."),
+            )
         return redirect(vpn_request)
