@@ -27,8 +27,8 @@ from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 
 from vpn.admin_forms import CustomerAdminForm, VpnRequestAdminForm
-from vpn.forms import DecommissionForm
 from vpn.choices import ENGINEER_EDITABLE_STAGES, STAGE_COLOURS, Stage
+from vpn.forms import DecommissionForm
 from vpn.models import (
     AwsResource,
     ConfigPack,
