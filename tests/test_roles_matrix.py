@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -367,6 +368,24 @@ def _link_revoke(actor: Actor) -> Outcome:
     return Outcome(response, link.revoked_at is not None)
 
 
+def _link_resend(actor: Actor) -> Outcome:
+    draft = VpnRequestFactory(stage=Stage.DRAFT)
+    link = intake_link_create(request_id=draft.pk, send_email=False).link
+    before = link.token_hash
+    response = actor.client.post(f"/links/{link.pk}/resend/")
+    link.refresh_from_db()
+    return Outcome(response, link.token_hash != before)
+
+
+def _link_extend(actor: Actor) -> Outcome:
+    draft = VpnRequestFactory(stage=Stage.DRAFT)
+    link = intake_link_create(request_id=draft.pk, send_email=False).link
+    day = (link.expires_at + timedelta(days=5)).date()
+    response = actor.client.post(f"/links/{link.pk}/extend/", {"expires_on": day.isoformat()})
+    link.refresh_from_db()
+    return Outcome(response, link.expires_at.date() == day)
+
+
 def _retry(actor: Actor) -> Outcome:
     failed = VpnRequestFactory(stage=Stage.FAILED, failed_stage=Stage.ROUTING)
     response = actor.client.post(f"/requests/{failed.pk}/retry/")
@@ -503,6 +522,8 @@ PERFORMERS: dict[str, Callable[..., Outcome]] = {
     "vpn:request_send_back": _send_back,
     "vpn:intakelink_create": _link_create,
     "vpn:intakelink_revoke": _link_revoke,
+    "vpn:intakelink_resend": _link_resend,
+    "vpn:intakelink_extend": _link_extend,
     "vpn:request_retry": _retry,
     "vpn:request_decommission": _decommission,
     "vpn:status_refresh": _refresh_now,

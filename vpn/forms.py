@@ -7,6 +7,8 @@ pattern, min/max, maxlength); every real check is `vpn.validation.intake_clean`,
 function the `vpn_create` command uses, so the two can never disagree.
 """
 
+from datetime import UTC, datetime, time
+
 from django import forms
 from django.conf import settings
 
@@ -130,6 +132,24 @@ class SendBackForm(forms.Form):
         help_text="Emailed to the contact and shown on their form. Say what to change and why.",
         error_messages={"required": "Say what the customer should change."},
     )
+
+
+class IntakeLinkExtendForm(forms.Form):
+    """The new last day of a customer link (it works until the end of that day, UTC)."""
+
+    expires_on = forms.DateField(
+        label="Works until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": "Choose the link's new last day.",
+            "invalid": "Give the new last day as a date.",
+        },
+    )
+
+    @property
+    def expires_at(self) -> datetime:
+        """The end of the chosen day, in UTC."""
+        return datetime.combine(self.cleaned_data["expires_on"], time(23, 59), tzinfo=UTC)
 
 
 class DecommissionForm(forms.Form):

@@ -42,6 +42,8 @@ ROLES: dict[str, str] = {
     "request_send_back": "vpn.approve_vpnrequest",
     "intakelink_create": "vpn.add_intakelink",
     "intakelink_revoke": "vpn.change_intakelink",
+    "intakelink_resend": "vpn.change_intakelink",
+    "intakelink_extend": "vpn.change_intakelink",
     "request_retry": OPERATE,
     "request_cancel": OPERATE,
     "request_decommission": OPERATE,

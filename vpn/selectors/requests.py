@@ -36,6 +36,7 @@ from vpn.choices import (
     STAGE_ORDER,
     TERMINAL_STAGES,
     RedundancyRisk,
+    RequestOrigin,
     Routing,
     Stage,
     TunnelStatus,
@@ -415,18 +416,42 @@ class TimelineEvent:
 
 
 def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
-    """Stage moves, AWS resources created and deleted, each retry of a step after a
-    transient AWS error, the customer's confirmation and the latest tunnel status
-    changes, newest first."""
-    events = [
+    """How the request began, its stage moves, its links resent or extended and the
+    customer's changes to submitted answers, AWS resources created and deleted, each
+    retry of a step after a transient AWS error, the customer's confirmation and the
+    latest tunnel status changes, newest first."""
+    # A request an engineer or a command created was never in the customer's intake:
+    # its draft is just a draft.
+    invited = request.origin == RequestOrigin.INVITATION
+
+    def came_from(transition: StageTransition) -> str:
+        if transition.from_stage == Stage.DRAFT and not invited:
+            return "draft"
+        return transition.get_from_stage_display()
+
+    events = [request_beginning(request=request)]
+    events += [
         TimelineEvent(
             at=t.created_at,
             title=t.get_to_stage_display(),
-            detail=f"from {t.get_from_stage_display()} · {t.actor_display}",
+            detail=f"from {came_from(t)} · {t.actor_display}",
             note=t.note,
         )
         for t in request_transitions(request=request)
     ]
+    for event in request.events.select_related("actor").order_by("created_at", "pk"):
+        changes = "\n".join(
+            f"{change['label']}: {change['before'] or 'not given'} → {change['after'] or 'none'}"
+            for change in event.changes
+        )
+        events.append(
+            TimelineEvent(
+                at=event.created_at,
+                title=event.get_kind_display(),
+                detail=event.actor_display,
+                note="\n".join(part for part in (event.note, changes) if part),
+            )
+        )
     for resource in request.resources.all():
         events.append(
             TimelineEvent(
@@ -484,6 +509,23 @@ def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
     return sorted(events, key=lambda event: event.at, reverse=True)
 
 
+def request_beginning(*, request: VpnRequest) -> TimelineEvent:
+    """The first line of a request's timeline: how it began, and by whom."""
+    owner = request.owner
+    by = (owner.get_full_name() or owner.get_username()) if owner else ""
+    if request.origin == RequestOrigin.INVITATION:
+        contact = request.customer.contact_email
+        detail = " · ".join(part for part in (by, f"to {contact}" if contact else "") if part)
+        return TimelineEvent(at=request.created_at, title="Invitation sent", detail=detail)
+    if request.origin == RequestOrigin.ENGINEER:
+        return TimelineEvent(at=request.created_at, title="Created by an engineer", detail=by)
+    if request.origin == RequestOrigin.COMMAND:
+        return TimelineEvent(
+            at=request.created_at, title="Created from the command line", detail="vpn_create"
+        )
+    return TimelineEvent(at=request.created_at, title="Request created", detail=by)
+
+
 # The timeline shows at most this many of the latest tunnel status changes.
 TIMELINE_TUNNEL_CHANGES = 50
 
@@ -523,6 +565,8 @@ BUTTON_ACTIONS = {
     "decommission": "request_decommission",
     "link_create": "intakelink_create",
     "link_revoke": "intakelink_revoke",
+    "link_resend": "intakelink_resend",
+    "link_extend": "intakelink_extend",
 }
 
 
@@ -538,6 +582,8 @@ class RequestActions:
     decommission: bool
     link_create: bool  # make a new customer link
     link_revoke: bool  # revoke an active customer link
+    link_resend: bool  # email an active link again
+    link_extend: bool  # give a link a new expiry
 
 
 def request_actions(
@@ -554,4 +600,6 @@ def request_actions(
         decommission=allowed["decommission"] and stage in DECOMMISSIONABLE_STAGES,
         link_create=allowed["link_create"] and stage not in TERMINAL_STAGES,
         link_revoke=allowed["link_revoke"],
+        link_resend=allowed["link_resend"] and stage not in TERMINAL_STAGES,
+        link_extend=allowed["link_extend"] and stage not in TERMINAL_STAGES,
     )

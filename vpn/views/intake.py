@@ -8,7 +8,7 @@ from django.views.generic import FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
 from vpn.choices import TERMINAL_STAGES
-from vpn.forms import InviteForm, SendBackForm
+from vpn.forms import IntakeLinkExtendForm, InviteForm, SendBackForm
 from vpn.models import IntakeLink
 from vpn.permissions import RoleRequiredMixin
 from vpn.selectors import intake as intake_selectors
@@ -115,6 +115,61 @@ class IntakeLinkCreateView(RequestActionView):
         response = redirect(self.object)
         new_link_remember(response, request, new)
         return response
+
+
+class IntakeLinkResendView(RoleRequiredMixin, SingleObjectMixin, View):
+    """Email a customer link again (with a new address: the old one stops working)."""
+
+    action = "intakelink_resend"
+    model = IntakeLink
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        """Resend it, and show the new address once on the request page."""
+        link = self.get_object()
+        try:
+            new = intake.intake_link_resend(link_id=link.pk, actor=request.user)
+        except intake.IntakeClosed as exc:
+            messages.error(request, str(exc))
+            return redirect(link.request)
+        contact = link.request.customer.contact_email
+        if new.emailed:
+            messages.success(request, f"The link was emailed again to {contact}.")
+        else:
+            messages.warning(request, "The link has a new address, but no email went out.")
+        response = redirect(link.request)
+        new_link_remember(response, request, new)
+        return response
+
+
+class IntakeLinkExtendView(RoleRequiredMixin, SingleObjectMixin, View):
+    """Give a customer link a new expiry and tell the customer."""
+
+    action = "intakelink_extend"
+    model = IntakeLink
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        """Extend it to the day chosen; a refusal is a message on the request page."""
+        link = self.get_object()
+        form = IntakeLinkExtendForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors["expires_on"]))
+            return redirect(link.request)
+        try:
+            link, emailed = intake.intake_link_extend(
+                link_id=link.pk, expires_at=form.expires_at, actor=request.user
+            )
+        except intake.IntakeClosed as exc:
+            messages.error(request, str(exc))
+            return redirect(link.request)
+        until = f"{link.expires_at:%-d %B %Y}"
+        contact = link.request.customer.contact_email
+        if emailed:
+            messages.success(request, f"The link works until {until}; {contact} was told.")
+        else:
+            messages.warning(request, f"The link works until {until}, but no email went out.")
+        return redirect(link.request)
 
 
 class IntakeLinkRevokeView(RoleRequiredMixin, SingleObjectMixin, View):

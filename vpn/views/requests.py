@@ -4,6 +4,7 @@ request's actions (retry, decommission)."""
 
 import csv
 import json
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -168,6 +169,7 @@ class RequestDetailView(RoleRequiredMixin, DetailView):
             intake_links=intake_selectors.request_intake_links(request=vpn_request),
             new_link=new_link_shown(self.request, vpn_request.pk),
             send_back_form=SendBackForm(),
+            link_extend_default=timezone.now() + timedelta(days=settings.INTAKE_LINK_DAYS),
         )
         context.update(
             pack_selectors.config_pack_card_context(request=vpn_request, user=self.request.user),
@@ -195,7 +197,14 @@ def new_link_remember(response: HttpResponse, request: HttpRequest, new: NewLink
     """Carry a new link's URL to its request's page, to be shown there once."""
     response.set_signed_cookie(
         NEW_LINK_COOKIE,
-        json.dumps({"request": new.link.request_id, "url": new.url, "emailed": new.emailed}),
+        json.dumps(
+            {
+                "request": new.link.request_id,
+                "url": new.url,
+                "emailed": new.emailed,
+                "expires": f"{timezone.localtime(new.link.expires_at):%-d %B %Y, %H:%M}",
+            }
+        ),
         salt=NEW_LINK_COOKIE_SALT,
         max_age=300,
         path=reverse("vpn:request_detail", args=[new.link.request_id]),
