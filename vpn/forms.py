@@ -16,6 +16,7 @@ from vpn.choices import DecommissionReason
 from vpn.intake_fields import (
     IDENTITY_FIELDS,
     INTAKE_FIELDS,
+    INTAKE_FIELDS_BY_NAME,
     PLATFORM_RANGES,
     TECHNICAL_FIELDS,
     IntakeField,
@@ -73,6 +74,8 @@ class IntakeForm(forms.Form):
     `intake_clean` judge them. `complete=False` is a draft: fields may be empty."""
 
     intake_fields: tuple[str, ...] = ()
+    # Whose words the labels and help texts are in: the engineer's, or the customer's.
+    staff = True
 
     def __init__(self, *args, complete: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,6 +83,12 @@ class IntakeForm(forms.Form):
         self.intake: IntakeResult | None = None
         for name in [name for name in self.fields if name not in self.intake_fields]:
             del self.fields[name]
+        for name, field in self.fields.items():
+            spec = INTAKE_FIELDS_BY_NAME[name]
+            field.label = spec.label_for(staff=self.staff)
+            field.help_text = spec.help_text_for(staff=self.staff)
+            if spec.choices and hasattr(field.widget, "choices"):
+                field.widget.choices = list(spec.choices_for(staff=self.staff))
         # The platform's ranges are a setting: named in the help when the form is made.
         reserved = ", ".join(settings.PLATFORM_RESERVED_CIDRS)
         for field in self.fields.values():
@@ -117,9 +126,10 @@ class RequestForm(IntakeForm):
 
 
 class CustomerIntakeForm(IntakeForm):
-    """The customer's technical intake, reached through their link."""
+    """The customer's technical intake, reached through their link, in their words."""
 
     intake_fields = TECHNICAL_FIELDS
+    staff = False
 
 
 class SendBackForm(forms.Form):

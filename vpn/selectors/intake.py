@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 
 from vpn.choices import TERMINAL_STAGES, Stage
-from vpn.intake_fields import INTAKE_FIELDS
+from vpn.intake_fields import INTAKE_FIELDS, INTAKE_FIELDS_BY_NAME
 from vpn.models import IntakeLink, StageTransition, VpnRequest
 from vpn.regions import REGIONS_BY_CODE
 from vpn.selectors.requests import request_transitions
@@ -30,6 +30,20 @@ def request_intake_values(*, request: VpnRequest) -> dict[str, object]:
         value = getattr(request, model_field)
         values[name] = "" if value is None else value
     return values
+
+
+def intake_value_words(name: str, value: object) -> str:
+    """One intake answer as the pages and the timeline write it: a choice by its label,
+    a list one item after another, yes or no; "" for nothing given."""
+    spec = INTAKE_FIELDS_BY_NAME[name]
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    labels = dict(spec.choices)
+    return str(labels.get(str(value), value)) if labels else str(value)
 
 
 def _open_duplicates(*, org_id, gateway_ip, exclude_pk) -> QuerySet[VpnRequest]:

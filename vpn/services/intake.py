@@ -36,7 +36,8 @@ from vpn.choices import (
     Stage,
 )
 from vpn.models import Customer, IntakeLink, RequestEvent, StageTransition, VpnRequest
-from vpn.selectors.intake import REQUEST_FIELDS, request_intake_values
+from vpn.intake_fields import INTAKE_FIELDS_BY_NAME
+from vpn.selectors.intake import REQUEST_FIELDS, intake_value_words, request_intake_values
 from vpn.services.notifications import email_send
 from vpn.services.stages import StageMoveError, request_move
 from vpn.validation import ALL_FIELDS, intake_clean
@@ -304,12 +305,28 @@ def request_create(
 
 
 def request_draft_save(*, request_id: int, values: dict[str, object]) -> VpnRequest:
-    """Save the customer's answers so far (checked, possibly incomplete)."""
+    """Save the customer's answers so far (checked, possibly incomplete); a change to
+    answers they had already submitted is recorded on the timeline."""
     with transaction.atomic():
         request = _locked(request_id, CUSTOMER_EDITABLE_STAGES)
+        _customer_changes_record(request, values)
         _apply(request, values)
         request.save()
     return request
+
+
+def request_customer_reopen(*, request_id: int) -> StageTransition:
+    """The customer takes back their submitted answers to change them, while the request
+    still waits for review: it leaves the review queue as a draft until they submit it
+    again (their changes are recorded as they save them). Raises `StageMoveError` once
+    an engineer has reviewed it."""
+    return request_move(
+        request_id=request_id,
+        to_stage=Stage.DRAFT,
+        from_stage=Stage.SUBMITTED,
+        actor_label="customer",
+        note="The customer reopened their answers to change them.",
+    )
 
 
 def request_submit(
@@ -323,6 +340,8 @@ def request_submit(
     with transaction.atomic():
         request = _locked(request_id, CUSTOMER_EDITABLE_STAGES)
         if values is not None:
+            if actor is None:  # the customer, on their link
+                _customer_changes_record(request, values)
             _apply(request, values)
             request.save()
         _check_complete(request)
@@ -418,6 +437,33 @@ def request_customer_confirm(*, request_id: int) -> VpnRequest:
             request.save(update_fields=["customer_confirmed_at", "updated_at"])
             events.job_enqueue("vpn.jobs.customer_confirmed_notify", request.pk)
     return request
+
+
+def _customer_changes_record(request: VpnRequest, values: dict[str, object]) -> None:
+    """Record the customer's change of answers they had submitted before (a request
+    reopened, or sent back): each field's label, before and after, in words."""
+    if request.submitted_at is None:
+        return  # their first answers: nothing they had given is changing
+    before = request_intake_values(request=request)
+    changes = [
+        {
+            "field": name,
+            "label": INTAKE_FIELDS_BY_NAME[name].label_for(staff=True),
+            "before": intake_value_words(name, before.get(name)),
+            "after": intake_value_words(name, value),
+        }
+        for name, value in values.items()
+        if name in before and intake_value_words(name, before[name]) != intake_value_words(
+            name, value
+        )
+    ]
+    if changes:
+        RequestEvent.objects.create(
+            request=request,
+            kind=RequestEventKind.ANSWERS_CHANGED,
+            actor_label="customer",
+            changes=changes,
+        )
 
 
 def _locked(request_id: int, stages: tuple[str, ...]) -> VpnRequest:
