@@ -100,6 +100,8 @@ def intake_page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("action") == "confirm":
             _confirm(request, vpn_request)
+        elif request.POST.get("action") == "reopen":
+            _reopen(request, vpn_request)
         else:
             messages.info(
                 request, "Your answers were already submitted; they can no longer change."
@@ -119,6 +121,22 @@ def _confirm(request: HttpRequest, vpn_request: VpnRequest) -> None:
         request,
         "Thank you: your engineer has been told. The tunnels come up as soon as AWS reaches "
         "your device; this page shows them.",
+    )
+
+
+def _reopen(request: HttpRequest, vpn_request: VpnRequest) -> None:
+    """The customer takes their answers back to change them, before the review."""
+    try:
+        intake.request_customer_reopen(request_id=vpn_request.pk)
+    except StageMoveError:
+        messages.info(
+            request, "Your engineer has already reviewed your answers: ask them for a change."
+        )
+        return
+    messages.success(
+        request,
+        "Your answers are open again. Change what you need, then submit them again: your "
+        "engineer reviews them once you do.",
     )
 
 
