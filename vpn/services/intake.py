@@ -35,8 +35,8 @@ from vpn.choices import (
     RequestOrigin,
     Stage,
 )
-from vpn.models import Customer, IntakeLink, RequestEvent, StageTransition, VpnRequest
 from vpn.intake_fields import INTAKE_FIELDS_BY_NAME
+from vpn.models import Customer, IntakeLink, RequestEvent, StageTransition, VpnRequest
 from vpn.selectors.intake import REQUEST_FIELDS, intake_value_words, request_intake_values
 from vpn.services.notifications import email_send
 from vpn.services.stages import StageMoveError, request_move
