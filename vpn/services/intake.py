@@ -453,9 +453,8 @@ def _customer_changes_record(request: VpnRequest, values: dict[str, object]) -> 
             "after": intake_value_words(name, value),
         }
         for name, value in values.items()
-        if name in before and intake_value_words(name, before[name]) != intake_value_words(
-            name, value
-        )
+        if name in before
+        and intake_value_words(name, before[name]) != intake_value_words(name, value)
     ]
     if changes:
         RequestEvent.objects.create(

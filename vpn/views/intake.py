@@ -12,6 +12,7 @@ from vpn.forms import IntakeLinkExtendForm, InviteForm, SendBackForm
 from vpn.models import IntakeLink
 from vpn.permissions import RoleRequiredMixin
 from vpn.selectors import intake as intake_selectors
+from vpn.selectors import requests as request_selectors
 from vpn.services import intake
 from vpn.services.stages import StageMoveError
 from vpn.views.requests import RequestActionView, new_link_remember
@@ -27,6 +28,20 @@ class ReviewQueueView(RoleRequiredMixin, ListView):
     def get_queryset(self):
         """The submitted requests, flagged when they look like duplicates."""
         return intake_selectors.request_review_queue()
+
+    def get_context_data(self, **kwargs):
+        """Each row's warnings (a gateway IP or subnet another open request uses), what
+        each row may do, and the send-back form: approve and send back work from here."""
+        context = super().get_context_data(**kwargs)
+        rows = list(context["requests"])
+        conflicts = intake_selectors.requests_conflicts(requests=rows)
+        for vpn_request in rows:
+            vpn_request.conflicts = conflicts[vpn_request.pk]
+            vpn_request.actions = request_selectors.request_actions(
+                request=vpn_request, user=self.request.user
+            )
+        context.update(requests=rows, send_back_form=SendBackForm())
+        return context
 
 
 class RequestInviteView(RoleRequiredMixin, FormView):
@@ -92,10 +107,12 @@ class RequestSendBackView(RequestActionView):
             self.new_link = new
 
     def post(self, request, *args, **kwargs):
-        """Show the fresh link for copying when it could not be emailed."""
+        """Show the fresh link for copying, on the request's page (from the queue too),
+        when it could not be emailed."""
         self.new_link = None
         response = super().post(request, *args, **kwargs)
         if self.new_link is not None:
+            response = redirect(self.object)
             new_link_remember(response, request, self.new_link)
         return response
 

@@ -14,10 +14,17 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
-from vpn.choices import BUSY_STAGES, DECOMMISSIONABLE_STAGES, ENGINEER_EDITABLE_STAGES, Stage
+from vpn.choices import (
+    BUSY_STAGES,
+    DECOMMISSIONABLE_STAGES,
+    ENGINEER_EDITABLE_STAGES,
+    INTAKE_STAGES,
+    Stage,
+)
 from vpn.forms import DecommissionForm, RequestForm, SendBackForm, intake_initial
 from vpn.models import VpnRequest
 from vpn.permissions import RoleRequiredMixin
@@ -165,6 +172,11 @@ class RequestDetailView(RoleRequiredMixin, DetailView):
         context.update(
             actions=request_selectors.request_actions(request=vpn_request, user=self.request.user),
             duplicates=intake_selectors.request_duplicates(request=vpn_request),
+            conflicts=(
+                intake_selectors.request_conflicts(request=vpn_request)
+                if vpn_request.stage in INTAKE_STAGES
+                else []
+            ),
             region_advice=intake_selectors.request_region_advice(request=vpn_request),
             intake_links=intake_selectors.request_intake_links(request=vpn_request),
             new_link=new_link_shown(self.request, vpn_request.pk),
@@ -355,11 +367,21 @@ class RequestActionView(RoleRequiredMixin, SingleObjectMixin, View):
             self.act(self.object)
         except (intake.IntakeClosed, StageMoveError, IntakeInvalid) as exc:
             messages.error(request, refusal_message(exc))
-        return redirect(self.object)
+        return redirect(_back_to(request) or self.object)
 
     def act(self, vpn_request: VpnRequest) -> None:
         """What the button does: each subclass says."""
         raise ImproperlyConfigured(f"{type(self).__name__} must define act().")
+
+
+def _back_to(request: HttpRequest) -> str:
+    """The page of this site the button asked to come back to (`next`), if any: the
+    review queue's buttons come back to the queue."""
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and safe else ""
 
 
 def refusal_message(exc: Exception) -> str:
