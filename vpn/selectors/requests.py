@@ -116,11 +116,15 @@ def sort_order(sort: str) -> tuple[str, ...]:
     return tuple(map(_reverse, order_by)) if sort.startswith("-") else order_by
 
 
-SORT_CHOICES = [
-    (f"{prefix}{key}", f"{column.label}: {column.directions[index]}")
-    for key, column in COLUMNS.items()
-    for index, prefix in enumerate(("", "-"))
-]
+# The order select's options, the default first (it shows when none is asked for).
+SORT_CHOICES = sorted(
+    (
+        (f"{prefix}{key}", f"{column.label}: {column.directions[index]}")
+        for key, column in COLUMNS.items()
+        for index, prefix in enumerate(("", "-"))
+    ),
+    key=lambda choice: choice[0] != DEFAULT_SORT,
+)
 
 
 def _dashboard_rows() -> QuerySet[VpnRequest]:
