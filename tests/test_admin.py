@@ -401,9 +401,17 @@ def test_retry_action_resumes_failed_requests(superuser_client):
 def test_decommission_action_takes_only_what_the_page_takes(ops_client, ops):
     live = VpnRequestFactory(stage=Stage.LIVE)
     approved = VpnRequestFactory(stage=Stage.APPROVED)
+    selected = {"action": "move_to_decommissioning", "_selected_action": [live.pk, approved.pk]}
+    # First the reason, as the page asks it; without one, nothing happens.
+    asked = ops_client.post("/admin/vpn/vpnrequest/", selected)
+    assert asked.status_code == 200
+    assert "Why are these VPNs decommissioned?" in asked.content.decode()
+    unanswered = ops_client.post("/admin/vpn/vpnrequest/", {**selected, "apply": "1"})
+    assert "Say why the VPN is decommissioned" in unanswered.content.decode()
+    assert not StageTransition.objects.exists()
     response = ops_client.post(
         "/admin/vpn/vpnrequest/",
-        {"action": "move_to_decommissioning", "_selected_action": [live.pk, approved.pk]},
+        {**selected, "apply": "1", "reason": "contract_ended", "message": "Thanks for all."},
         follow=True,
     )
     messages = [str(m) for m in response.context["messages"]]
@@ -413,6 +421,12 @@ def test_decommission_action_takes_only_what_the_page_takes(ops_client, ops):
     assert (stages[live.pk], stages[approved.pk]) == (Stage.DECOMMISSIONING, Stage.APPROVED)
     transition = StageTransition.objects.get()
     assert (transition.request, transition.actor, transition.from_stage) == (live, ops, Stage.LIVE)
+    assert "Reason: The customer's contract ended." in transition.note
+    live.refresh_from_db()
+    assert (live.decommission_reason, live.decommission_message) == (
+        "contract_ended",
+        "Thanks for all.",
+    )
 
 
 @pytest.mark.django_db

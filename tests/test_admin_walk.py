@@ -26,6 +26,7 @@ from vpn.models import (
     KeyReveal,
     Notification,
     PackDownload,
+    RequestEvent,
     StageTransition,
     StatusRefresh,
     StepRetry,
@@ -101,7 +102,7 @@ def world(db):
         request=live, role=AwsResourceRole.VPC, resource_id="vpc-0abc", region="eu-west-2"
     )
     StageTransition.objects.create(request=live, from_stage=Stage.NAT, to_stage=Stage.LIVE)
-    IntakeLink.objects.create(
+    link = IntakeLink.objects.create(
         request=requests["draft"], token_hash="a" * 64, expires_at=now + timedelta(days=7)
     )
     pack = ConfigPack.objects.create(
@@ -123,6 +124,9 @@ def world(db):
     )
     Notification.objects.create(
         key="walk:customer", recipient="netops@example.com", subject="Tunnel down", body="..."
+    )
+    RequestEvent.objects.create(
+        request=requests["draft"], kind="link_resent", link=link, actor_label="walk"
     )
     return requests
 
@@ -370,8 +374,9 @@ def _offered_actions(client, model) -> list[str]:
 def _unexplained(changes, before, after, user) -> list:
     """The changes no service record accounts for.
 
-    A request may change stage only with a new stage transition by `user` saying so; a
-    link may only be revoked, by `user`.
+    A request may change stage only with a new stage transition by `user` saying so (a
+    decommissioning also records its reason, and emails the customer why); a link may
+    only be revoked, by `user`.
     """
     transitions = after["vpn.stagetransition"]
     explained = set()
@@ -387,13 +392,25 @@ def _unexplained(changes, before, after, user) -> list:
                 and t["actor_id"] == user.pk
             ]
             stage_fields = {"stage", "updated_at", "failed_stage", "failure_message"}
+            if new["stage"] == "decommissioning":
+                stage_fields |= {"decommission_reason", "decommission_message"}
             if len(moves) == 1 and fields <= stage_fields:
                 explained |= {(label, pk), ("vpn.stagetransition", moves[0])}
+            if len(moves) == 1 and new["stage"] == "decommissioning":
+                explained |= {
+                    ("vpn.notification", npk)
+                    for npk, row in after["vpn.notification"].items()
+                    if row["key"] == f"decommission:{pk}"
+                }
         elif label == "vpn.intakelink" and kind == "changed":
             revoked_by_user = after[label][pk]["revoked_by_id"] == user.pk
             if fields <= {"revoked_at", "revoked_by_id"} and revoked_by_user:
                 explained.add((label, pk))
     return [change for change in changes if change[:2] not in explained]
+
+
+# What an action that asks first (an intermediate page) is given, as that page posts it.
+ACTION_FORMS = {"move_to_decommissioning": {"apply": "1", "reason": "customer_request"}}
 
 
 def test_every_action_offered_changes_rows_only_through_services(world, staff):
@@ -405,7 +422,8 @@ def test_every_action_offered_changes_rows_only_through_services(world, staff):
             before = _snapshot()
             pks = list(model.objects.order_by("pk").values_list("pk", flat=True))
             response = client.post(
-                _admin_url(model, "changelist"), {"action": action, "_selected_action": pks}
+                _admin_url(model, "changelist"),
+                {"action": action, "_selected_action": pks, **ACTION_FORMS.get(action, {})},
             )
             assert response.status_code == 302, (model, action)
             after = _snapshot()

@@ -100,7 +100,9 @@ def test_submit_moves_the_request_and_then_shows_its_status():
     assert "What happens now" in html
     assert html.count('<span class="num">Step') == 5
     assert 'id="live-tunnels"' in html and 'id="config-pack"' in html
-    assert "<form" not in html.split("</header>", 1)[1]  # read-only
+    # Read-only, but for taking the answers back before the review.
+    assert html.split("</header>", 1)[1].count("<form") == 1
+    assert 'name="action" value="reopen"' in html
     assert "52.94.12.7" in html
 
 

@@ -43,21 +43,35 @@ def _create(tmp_path, data: dict) -> int:
     return VpnRequest.objects.latest("pk").pk
 
 
+def test_staff_forms_speak_of_the_customer_and_the_customer_form_of_you():
+    """The engineer fills in the customer's details; the customer fills in their own."""
+    staff = " ".join(
+        f"{f.label} {f.help_text} {f.widget.choices if hasattr(f.widget, 'choices') else ''}"
+        for f in RequestForm().fields.values()
+    )
+    customer = " ".join(f"{f.label} {f.help_text}" for f in CustomerIntakeForm().fields.values())
+    for customer_voice in ("from my location", "Your BGP ASN", "your device", "Your subnets"):
+        assert customer_voice not in staff, customer_voice
+    assert "the customer's location" in staff and "Customer BGP ASN" in staff
+    assert "Your BGP ASN" in customer and "your device" in customer
+
+
 @pytest.mark.parametrize("routing", ["static", "bgp"])
 def test_every_part_of_the_intake_takes_exactly_the_declared_fields(
     se_client, tmp_path, settings, routing
 ):
-    # The forms: the declared fields, in order, with the declared label and help text.
-    for form, names in (
-        (InviteForm(), IDENTITY_FIELDS),
-        (RequestForm(), ALL_FIELDS),
-        (CustomerIntakeForm(), TECHNICAL_FIELDS),
+    # The forms: the declared fields, in order, with the declared label and help text in
+    # the voice of who fills the form in (the engineer's, or the customer's).
+    for form, names, staff in (
+        (InviteForm(), IDENTITY_FIELDS, True),
+        (RequestForm(), ALL_FIELDS, True),
+        (CustomerIntakeForm(), TECHNICAL_FIELDS, False),
     ):
         assert tuple(form.fields) == names
         for spec in (spec for spec in INTAKE_FIELDS if spec.name in names):
             reserved = ", ".join(settings.PLATFORM_RESERVED_CIDRS)
-            assert form.fields[spec.name].label == spec.label
-            assert form.fields[spec.name].help_text == spec.help_text.replace(
+            assert form.fields[spec.name].label == spec.label_for(staff=staff)
+            assert form.fields[spec.name].help_text == spec.help_text_for(staff=staff).replace(
                 PLATFORM_RANGES, reserved
             )
     # ...and their pages show every one of them.

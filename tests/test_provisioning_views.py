@@ -52,21 +52,24 @@ def test_decommission_asks_first_and_lists_what_goes(ops_client):
     request.refresh_from_db()
     assert request.stage == Stage.LIVE  # a GET changes nothing
 
-    ops_client.post(f"/requests/{request.pk}/decommission/")
+    ops_client.post(f"/requests/{request.pk}/decommission/", {"reason": "not_used"})
     request.refresh_from_db()
     assert request.stage == Stage.DECOMMISSIONING
 
 
 def test_decommission_is_for_engineers_in_ops_only(se_client):
     live = VpnRequestFactory(stage=Stage.LIVE)
-    assert se_client.post(f"/requests/{live.pk}/decommission/").status_code == 403
+    response = se_client.post(f"/requests/{live.pk}/decommission/", {"reason": "not_used"})
+    assert response.status_code == 403
     live.refresh_from_db()
     assert live.stage == Stage.LIVE
 
 
 def test_decommission_is_for_provisioned_requests_only(ops_client):
     draft = VpnRequestFactory(stage=Stage.DRAFT)
-    response = ops_client.post(f"/requests/{draft.pk}/decommission/", follow=True)
+    response = ops_client.post(
+        f"/requests/{draft.pk}/decommission/", {"reason": "not_used"}, follow=True
+    )
     assert "only a provisioned or failed request" in response.content.decode()
     draft.refresh_from_db()
     assert draft.stage == Stage.DRAFT

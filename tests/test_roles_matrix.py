@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -282,6 +283,13 @@ def _dashboard(actor: Actor) -> Outcome:
     return Outcome(response, vpn_request.customer.name in response.content.decode())
 
 
+def _dashboard_export(actor: Actor) -> Outcome:
+    vpn_request = VpnRequestFactory(customer__name="Exported Co")
+    response = actor.client.get("/requests.csv")
+    body = b"".join(response.streaming_content) if response.status_code == 200 else b""
+    return Outcome(response, vpn_request.customer.name.encode() in body)
+
+
 def _request_page(actor: Actor) -> Outcome:
     vpn_request = VpnRequestFactory()
     response = actor.client.get(f"/requests/{vpn_request.pk}/")
@@ -360,6 +368,24 @@ def _link_revoke(actor: Actor) -> Outcome:
     return Outcome(response, link.revoked_at is not None)
 
 
+def _link_resend(actor: Actor) -> Outcome:
+    draft = VpnRequestFactory(stage=Stage.DRAFT)
+    link = intake_link_create(request_id=draft.pk, send_email=False).link
+    before = link.token_hash
+    response = actor.client.post(f"/links/{link.pk}/resend/")
+    link.refresh_from_db()
+    return Outcome(response, link.token_hash != before)
+
+
+def _link_extend(actor: Actor) -> Outcome:
+    draft = VpnRequestFactory(stage=Stage.DRAFT)
+    link = intake_link_create(request_id=draft.pk, send_email=False).link
+    day = (link.expires_at + timedelta(days=5)).date()
+    response = actor.client.post(f"/links/{link.pk}/extend/", {"expires_on": day.isoformat()})
+    link.refresh_from_db()
+    return Outcome(response, link.expires_at.date() == day)
+
+
 def _retry(actor: Actor) -> Outcome:
     failed = VpnRequestFactory(stage=Stage.FAILED, failed_stage=Stage.ROUTING)
     response = actor.client.post(f"/requests/{failed.pk}/retry/")
@@ -369,7 +395,7 @@ def _retry(actor: Actor) -> Outcome:
 def _decommission(actor: Actor) -> Outcome:
     live = VpnRequestFactory(stage=Stage.LIVE)
     page = actor.client.get(f"/requests/{live.pk}/decommission/")
-    response = actor.client.post(f"/requests/{live.pk}/decommission/")
+    response = actor.client.post(f"/requests/{live.pk}/decommission/", {"reason": "not_used"})
     # The confirmation page answers as the button does.
     assert _refused(page) == _refused(response)
     return Outcome(response, _stage(live) == Stage.DECOMMISSIONING)
@@ -438,7 +464,9 @@ def _admin_action(name: str) -> Callable[[Actor], Outcome]:
         )
         target, changed = ADMIN_TARGETS[name]()
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
-        response = actor.client.post(url, {"action": name, "_selected_action": [target.pk]})
+        response = actor.client.post(
+            url, {"action": name, "_selected_action": [target.pk], **ADMIN_FORMS.get(name, {})}
+        )
         effect = changed(target)
         if not effect and actor.user is not None and response.status_code == 302:
             # Refused by the admin: the action is not even offered to this user.
@@ -450,6 +478,10 @@ def _admin_action(name: str) -> Callable[[Actor], Outcome]:
         return Outcome(response, effect)
 
     return perform
+
+
+# What an admin action that asks first (an intermediate page) is given, as that page posts.
+ADMIN_FORMS = {"move_to_decommissioning": {"apply": "1", "reason": "customer_request"}}
 
 
 def _revoked(link: IntakeLink) -> bool:
@@ -478,6 +510,7 @@ ADMIN_TARGETS: dict[str, Callable[[], tuple[object, Callable[[object], bool]]]] 
 
 PERFORMERS: dict[str, Callable[..., Outcome]] = {
     "vpn:dashboard": _dashboard,
+    "vpn:request_export": _dashboard_export,
     "vpn:request_detail": _request_page,
     "vpn:request_review": _review_queue,
     "vpn:request_create": _request_create,
@@ -489,6 +522,8 @@ PERFORMERS: dict[str, Callable[..., Outcome]] = {
     "vpn:request_send_back": _send_back,
     "vpn:intakelink_create": _link_create,
     "vpn:intakelink_revoke": _link_revoke,
+    "vpn:intakelink_resend": _link_resend,
+    "vpn:intakelink_extend": _link_extend,
     "vpn:request_retry": _retry,
     "vpn:request_decommission": _decommission,
     "vpn:status_refresh": _refresh_now,

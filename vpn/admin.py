@@ -14,9 +14,11 @@ from functools import wraps
 
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import construct_change_message
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, reverse
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
@@ -26,6 +28,7 @@ from django_rq.models import Dashboard
 
 from vpn.admin_forms import CustomerAdminForm, VpnRequestAdminForm
 from vpn.choices import ENGINEER_EDITABLE_STAGES, STAGE_COLOURS, Stage
+from vpn.forms import DecommissionForm
 from vpn.models import (
     AwsResource,
     ConfigPack,
@@ -34,6 +37,7 @@ from vpn.models import (
     KeyReveal,
     Notification,
     PackDownload,
+    RequestEvent,
     StageTransition,
     StatusRefresh,
     StepRetry,
@@ -201,19 +205,38 @@ def retry_failed(modeladmin, http_request, queryset):
     _each(modeladmin, http_request, queryset, retry, verb="retried")
 
 
-@admin.action(description="Start decommissioning", permissions=["operate"])
+@admin.action(description="Start decommissioning…", permissions=["operate"])
 def move_to_decommissioning(modeladmin, http_request, queryset):
-    """Delete each request's AWS resources, as the page's Decommission button does."""
+    """Delete each request's AWS resources and tell its customer why, as the page's
+    Decommission button does (`request_decommission_start`): a page first asks for the
+    reason, then the action runs with it."""
+    form = DecommissionForm(http_request.POST if "apply" in http_request.POST else None)
+    if not form.is_valid():
+        return TemplateResponse(
+            http_request,
+            "admin/vpn/vpnrequest/decommission_reason.html",
+            {
+                **modeladmin.admin_site.each_context(http_request),
+                "title": "Why are these VPNs decommissioned?",
+                "opts": modeladmin.model._meta,
+                "form": form,
+                "requests": queryset.select_related("customer").order_by("pk"),
+                "action": "move_to_decommissioning",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     def decommission(vpn_request: VpnRequest) -> str:
         request_decommission_start(
             request_id=vpn_request.pk,
+            reason=form.cleaned_data["reason"],
+            message=form.cleaned_data["message"],
             actor=http_request.user,
-            note="Decommissioned from the admin",
         )
         return ""
 
     _each(modeladmin, http_request, queryset, decommission, verb="being decommissioned")
+    return None
 
 
 # --- Customers and requests --------------------------------------------------------------
@@ -505,6 +528,16 @@ class AwsResourceAdmin(RecordAdmin):
 class StageTransitionAdmin(RecordAdmin):
     list_display = ("request", "from_stage", "to_stage", "actor_display", "created_at")
     list_filter = ("to_stage", "from_stage")
+    search_fields = ("request__customer__name", "note")
+    list_select_related = ("request__customer", "actor")
+
+
+@admin.register(RequestEvent)
+class RequestEventAdmin(RecordAdmin):
+    """Links resent or extended, and the customer's changes to submitted answers."""
+
+    list_display = ("request", "kind", "actor_display", "created_at")
+    list_filter = ("kind",)
     search_fields = ("request__customer__name", "note")
     list_select_related = ("request__customer", "actor")
 

@@ -69,7 +69,10 @@ ENGINEER_EDITABLE_STAGES = (Stage.DRAFT, Stage.SUBMITTED, Stage.CHANGES_REQUESTE
 # The only allowed moves: stage -> stages it may go to.
 STAGE_TRANSITIONS: dict[str, frozenset[str]] = {
     Stage.DRAFT: frozenset({Stage.SUBMITTED, Stage.CANCELLED}),
-    Stage.SUBMITTED: frozenset({Stage.APPROVED, Stage.CHANGES_REQUESTED, Stage.CANCELLED}),
+    # Back to draft: the customer reopens their answers while they wait for review.
+    Stage.SUBMITTED: frozenset(
+        {Stage.APPROVED, Stage.CHANGES_REQUESTED, Stage.DRAFT, Stage.CANCELLED}
+    ),
     Stage.CHANGES_REQUESTED: frozenset({Stage.SUBMITTED, Stage.CANCELLED}),
     Stage.APPROVED: frozenset({Stage.VPC, Stage.CANCELLED}),
     Stage.VPC: frozenset({Stage.VPN_GATEWAY, Stage.FAILED}),
@@ -89,6 +92,50 @@ STAGE_TRANSITIONS: dict[str, frozenset[str]] = {
     Stage.DECOMMISSIONED: frozenset(),
     Stage.CANCELLED: frozenset(),
 }
+
+
+# The order of the stages in a request's life: the dashboard sorts its Stage column by it.
+STAGE_ORDER = {stage: rank for rank, stage in enumerate(Stage)}
+
+
+class RequestOrigin(models.TextChoices):
+    """How a request began: the first line of its timeline names it."""
+
+    ENGINEER = "engineer", "Created by an engineer"
+    INVITATION = "invitation", "Invitation sent to the customer"
+    COMMAND = "command", "Created from the command line"
+
+
+class DecommissionReason(models.TextChoices):
+    """Why a VPN is removed, as the engineer picks it (required to decommission)."""
+
+    CUSTOMER_REQUEST = "customer_request", "The customer asked for it"
+    CONTRACT_ENDED = "contract_ended", "The customer's contract ended"
+    REPLACED = "replaced", "Replaced by a new VPN"
+    NOT_USED = "not_used", "Not used any more"
+    BUILD_ABANDONED = "build_abandoned", "The build failed and is abandoned"
+    OTHER = "other", "Another reason (say which to the customer)"
+
+
+# The same reasons as the customer reads them, on their link and in their email: the end
+# of the sentence "It was removed on <date>, …".
+CUSTOMER_DECOMMISSION_REASONS = {
+    DecommissionReason.CUSTOMER_REQUEST: "at your organisation's request",
+    DecommissionReason.CONTRACT_ENDED: "because the service for your organisation has ended",
+    DecommissionReason.REPLACED: "because a new VPN replaces it: your solutions engineer "
+    "sends you the new one's details",
+    DecommissionReason.NOT_USED: "because it was no longer used",
+    DecommissionReason.BUILD_ABANDONED: "because the platform could not finish building it",
+    DecommissionReason.OTHER: "for the reason your solutions engineer gives below",
+}
+
+
+class RequestEventKind(models.TextChoices):
+    """What happened to a request besides its stage moves (each is a timeline line)."""
+
+    LINK_RESENT = "link_resent", "Customer link resent"
+    LINK_EXTENDED = "link_extended", "Customer link extended"
+    ANSWERS_CHANGED = "answers_changed", "Customer changed their answers"
 
 
 class SetupStep(models.IntegerChoices):

@@ -7,12 +7,16 @@ pattern, min/max, maxlength); every real check is `vpn.validation.intake_clean`,
 function the `vpn_create` command uses, so the two can never disagree.
 """
 
+from datetime import UTC, datetime, time
+
 from django import forms
 from django.conf import settings
 
+from vpn.choices import DecommissionReason
 from vpn.intake_fields import (
     IDENTITY_FIELDS,
     INTAKE_FIELDS,
+    INTAKE_FIELDS_BY_NAME,
     PLATFORM_RANGES,
     TECHNICAL_FIELDS,
     IntakeField,
@@ -70,6 +74,8 @@ class IntakeForm(forms.Form):
     `intake_clean` judge them. `complete=False` is a draft: fields may be empty."""
 
     intake_fields: tuple[str, ...] = ()
+    # Whose words the labels and help texts are in: the engineer's, or the customer's.
+    staff = True
 
     def __init__(self, *args, complete: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,6 +83,12 @@ class IntakeForm(forms.Form):
         self.intake: IntakeResult | None = None
         for name in [name for name in self.fields if name not in self.intake_fields]:
             del self.fields[name]
+        for name, field in self.fields.items():
+            spec = INTAKE_FIELDS_BY_NAME[name]
+            field.label = spec.label_for(staff=self.staff)
+            field.help_text = spec.help_text_for(staff=self.staff)
+            if spec.choices and hasattr(field.widget, "choices"):
+                field.widget.choices = list(spec.choices_for(staff=self.staff))
         # The platform's ranges are a setting: named in the help when the form is made.
         reserved = ", ".join(settings.PLATFORM_RESERVED_CIDRS)
         for field in self.fields.values():
@@ -114,9 +126,10 @@ class RequestForm(IntakeForm):
 
 
 class CustomerIntakeForm(IntakeForm):
-    """The customer's technical intake, reached through their link."""
+    """The customer's technical intake, reached through their link, in their words."""
 
     intake_fields = TECHNICAL_FIELDS
+    staff = False
 
 
 class SendBackForm(forms.Form):
@@ -129,6 +142,53 @@ class SendBackForm(forms.Form):
         help_text="Emailed to the contact and shown on their form. Say what to change and why.",
         error_messages={"required": "Say what the customer should change."},
     )
+
+
+class IntakeLinkExtendForm(forms.Form):
+    """The new last day of a customer link (it works until the end of that day, UTC)."""
+
+    expires_on = forms.DateField(
+        label="Works until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": "Choose the link's new last day.",
+            "invalid": "Give the new last day as a date.",
+        },
+    )
+
+    @property
+    def expires_at(self) -> datetime:
+        """The end of the chosen day, in UTC."""
+        return datetime.combine(self.cleaned_data["expires_on"], time(23, 59), tzinfo=UTC)
+
+
+class DecommissionForm(forms.Form):
+    """Why a VPN is decommissioned, and what the customer is told (the page and the
+    admin's action ask the same)."""
+
+    reason = forms.ChoiceField(
+        label="Reason",
+        choices=[("", "Choose a reason…"), *DecommissionReason.choices],
+        error_messages={"required": "Say why the VPN is decommissioned: pick a reason."},
+    )
+    message = forms.CharField(
+        label="Message to the customer",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional with a listed reason, needed with another one. Emailed to the "
+        "customer's contact and shown on their link, beside the reason.",
+    )
+
+    def clean(self):
+        """Another reason needs the message that says which."""
+        cleaned = super().clean()
+        if (
+            cleaned.get("reason") == DecommissionReason.OTHER
+            and not cleaned.get("message", "").strip()
+        ):
+            self.add_error("message", "With “another reason”, say which to the customer.")
+        return cleaned
 
 
 def intake_initial(*, request: VpnRequest, propose_region: bool = False) -> dict[str, object]:

@@ -69,9 +69,10 @@ class IntakeField:
 
     name: str
     part: Part
+    # What it is called, and what it is, an example and why it is needed, as the one who
+    # answers it reads them: the customer on their link for a technical field (in their
+    # voice: "your device"), the engineer for the identity.
     label: str
-    # What it is, an example, and why it is needed; the same on the engineer's and the
-    # customer's forms.
     help_text: str
     widget: Widget
     rule: Rule
@@ -98,11 +99,28 @@ class IntakeField:
     request_field: str = ""
     # HTML attributes that mirror a cheap rule or help typing, in the browser.
     html: tuple[tuple[str, object], ...] = ()
+    # The same in the engineer's voice ("the customer's device"), for the staff forms,
+    # the admin and the timeline; "" or () where the customer's words suit both.
+    staff_label: str = ""
+    staff_help_text: str = ""
+    staff_choices: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
         """The `vpn_create` JSON key that carries this field."""
         return self.json_key or self.name
+
+    def label_for(self, *, staff: bool) -> str:
+        """The label an engineer (`staff`) or the customer reads."""
+        return (staff and self.staff_label) or self.label
+
+    def help_text_for(self, *, staff: bool) -> str:
+        """The help an engineer (`staff`) or the customer reads."""
+        return (staff and self.staff_help_text) or self.help_text
+
+    def choices_for(self, *, staff: bool) -> tuple[tuple[str, str], ...]:
+        """The choices as an engineer (`staff`) or the customer reads them."""
+        return (staff and self.staff_choices) or self.choices
 
 
 INTAKE_FIELDS: tuple[IntakeField, ...] = (
@@ -172,6 +190,14 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         example="eu-west-2",
         choices=(("", "Propose the nearest region from my location"), *REGION_CHOICES),
         request_field="region",
+        staff_help_text="Where the platform builds the customer's VPN. If the customer's own "
+        "AWS VPC is in a region, pick that one (example: eu-west-2 for London); otherwise "
+        "leave this and give their city below: the portal proposes the nearest region "
+        "(shorter distance, lower latency).",
+        staff_choices=(
+            ("", "Propose the nearest region from the customer's location"),
+            *REGION_CHOICES,
+        ),
     ),
     IntakeField(
         name="location_city",
@@ -185,6 +211,8 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         example="Manchester",
         json_key="location",
         request_field="location_city",
+        staff_help_text="Where the customer's VPN device is. Example: Manchester. Used only "
+        "to propose the nearest AWS region.",
         html=(("placeholder", "Manchester"), ("autocomplete", "address-level2")),
     ),
     IntakeField(
@@ -215,6 +243,9 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         required="Give the public IPv4 address of your VPN device (the customer gateway).",
         default=None,
         request_field="customer_gateway_ip",
+        staff_help_text="The static public IPv4 address of the customer's VPN device: AWS's "
+        "two tunnel endpoints connect to it. Example: 52.94.12.7. Behind NAT, the NAT's "
+        "public address.",
         html=(
             ("pattern", IPV4_PATTERN),
             ("inputmode", "decimal"),
@@ -238,10 +269,15 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         max_length=16,
         example=Routing.STATIC.value,
         required="Choose static or BGP routing.",
-        default=Routing.BGP.value,
+        # No default: until someone chooses, the pages say "not chosen yet".
+        default="",
         choices=tuple(Routing.choices),
         refused="Choose static or BGP routing.",
         request_field="routing",
+        staff_help_text="How routes are exchanged. Static: the customer's subnets are listed "
+        "here and routed. BGP: the customer's device advertises its prefixes over a BGP "
+        "session in each tunnel (the device must speak BGP). Example: BGP if the customer's "
+        "firewall already runs BGP with other sites.",
     ),
     IntakeField(
         name="subnets",
@@ -263,6 +299,11 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         # AWS: at most 100 static routes per VPN connection.
         max_items=100,
         request_field="static_subnets",
+        staff_label="Customer subnets",
+        staff_help_text="The IPv4 ranges on the customer's side that the platform's "
+        "connectors must reach, one per line or comma-separated. Example: 10.20.0.0/16. At "
+        "most 100; they must not overlap each other, 169.254.0.0/16 or the platform's own "
+        f"ranges ({PLATFORM_RANGES}).",
         html=(
             ("rows", 4),
             ("spellcheck", "false"),
@@ -285,6 +326,10 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         routing=Routing.BGP.value,
         default=None,
         request_field="bgp_asn",
+        staff_label="Customer BGP ASN",
+        staff_help_text="The autonomous system number of the customer's side of the BGP "
+        "sessions. Example: 65000 (a private ASN is fine). AWS keeps 7224 everywhere, and a "
+        "few ASNs in some regions, for itself.",
         html=(("min", 1), ("max", 4_294_967_295), ("step", 1), ("placeholder", "65000")),
     ),
     IntakeField(
@@ -304,6 +349,10 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         # AWS: at most 100 BGP routes from the customer gateway.
         max_items=100,
         request_field="advertised_prefixes",
+        staff_label="Prefixes the customer advertises",
+        staff_help_text="Optional. The IPv4 prefixes the customer's device will announce "
+        "over BGP, one per line or comma-separated. Example: 10.20.0.0/16. Lets the platform "
+        "pick its own range clear of theirs; at most 100.",
         html=(
             ("rows", 3),
             ("spellcheck", "false"),
@@ -326,6 +375,8 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         choices=tuple(IkeVersion.choices),
         refused="Choose IKEv1 or IKEv2 (IKEv2 unless your device supports only IKEv1).",
         request_field="ike_version",
+        staff_help_text="The key exchange protocol of the tunnels; both sides must use the "
+        "same. Example: IKEv2, unless the customer's device supports only IKEv1.",
     ),
     IntakeField(
         name="tunnels",
@@ -355,6 +406,9 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         example=False,
         default=False,
         request_field="nat_wanted",
+        staff_help_text="Lets the platform's connectors in this VPC still reach public "
+        "services (example: a SaaS API the workflows call). Its public IP goes into the "
+        "customer's configuration pack, for their firewall's allow-list.",
     ),
     IntakeField(
         name="device",
@@ -370,6 +424,9 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         choices=tuple(DeviceVendor.choices),
         refused="Pick your device from the list, or “Other / generic”.",
         request_field="device_vendor",
+        staff_label="Customer's VPN device",
+        staff_help_text="The configuration pack carries a ready configuration for it. "
+        "Example: Fortinet FortiGate. “Other / generic” if it is not listed.",
     ),
 )
 

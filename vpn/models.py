@@ -18,9 +18,12 @@ from vpn.choices import (
     STEP_STAGES,
     TUNNEL_STATUS_COLOURS,
     AwsResourceRole,
+    DecommissionReason,
     DeviceVendor,
     IkeVersion,
     RedundancyRisk,
+    RequestEventKind,
+    RequestOrigin,
     Routing,
     Stage,
     TunnelStatus,
@@ -78,7 +81,10 @@ class VpnRequest(models.Model):
     customer_gateway_ip = models.GenericIPAddressField(
         "customer gateway IP", protocol="IPv4", null=True, blank=True
     )
-    routing = models.CharField(max_length=8, choices=Routing.choices, default=Routing.BGP)
+    # Empty while nobody has chosen (an invitation's draft): the pages say "not chosen yet".
+    routing = models.CharField(
+        max_length=8, choices=Routing.choices, default=Routing.BGP, blank=True
+    )
     static_subnets = models.JSONField(default=list, blank=True)
     bgp_asn = models.BigIntegerField("customer BGP ASN", null=True, blank=True)
     advertised_prefixes = models.JSONField(default=list, blank=True)
@@ -90,6 +96,14 @@ class VpnRequest(models.Model):
     device_vendor = models.CharField(
         max_length=32, choices=DeviceVendor.choices, default=DeviceVendor.GENERIC
     )
+
+    # How the request began (empty for requests older than the record of it).
+    origin = models.CharField(max_length=16, choices=RequestOrigin.choices, blank=True)
+    # Why it was decommissioned, and what the engineer told the customer about it.
+    decommission_reason = models.CharField(
+        max_length=32, choices=DecommissionReason.choices, blank=True
+    )
+    decommission_message = models.TextField("message to the customer", blank=True)
 
     # What provisioning allocated.
     vpc_cidr = models.CharField("VPC CIDR", max_length=18, blank=True)
@@ -117,7 +131,11 @@ class VpnRequest(models.Model):
                 condition=Q(stage__in=Stage.values), name="vpnrequest_stage_valid"
             ),
             models.CheckConstraint(
-                condition=Q(routing__in=Routing.values), name="vpnrequest_routing_valid"
+                condition=Q(routing__in=[*Routing.values, ""]), name="vpnrequest_routing_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(decommission_reason__in=[*DecommissionReason.values, ""]),
+                name="vpnrequest_decommission_reason_valid",
             ),
             models.CheckConstraint(
                 condition=Q(ike_version__in=IkeVersion.values), name="vpnrequest_ike_valid"
@@ -704,3 +722,46 @@ class StepRetry(models.Model):
             if stage == self.stage:
                 return f"Step {step.value} ({step.label})"
         return Stage(self.stage).label
+
+
+class RequestEvent(models.Model):
+    """Something that happened to a request besides a stage move, for its timeline: a
+    customer link resent or extended, the customer's change of answers they had already
+    submitted (`changes`: each field's label, before and after)."""
+
+    request = models.ForeignKey(VpnRequest, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=32, choices=RequestEventKind.choices)
+    link = models.ForeignKey(
+        IntakeLink, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Who did it when no user did: "customer", a command's name.
+    actor_label = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "request event"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=RequestEventKind.values), name="requestevent_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request.reference}: {self.get_kind_display()}"
+
+    @property
+    def actor_display(self) -> str:
+        """The user's name, or the label of who did it."""
+        if self.actor_id:
+            return self.actor.get_full_name() or self.actor.get_username()
+        return self.actor_label or "system"

@@ -29,6 +29,7 @@ REVEAL_PSK = "vpn.reveal_psk"
 ROLES: dict[str, str] = {
     # Staff pages.
     "dashboard_view": VIEW,
+    "dashboard_export": VIEW,
     "request_view": VIEW,
     "request_review_view": VIEW,
     "request_create": "vpn.add_vpnrequest",
@@ -41,6 +42,8 @@ ROLES: dict[str, str] = {
     "request_send_back": "vpn.approve_vpnrequest",
     "intakelink_create": "vpn.add_intakelink",
     "intakelink_revoke": "vpn.change_intakelink",
+    "intakelink_resend": "vpn.change_intakelink",
+    "intakelink_extend": "vpn.change_intakelink",
     "request_retry": OPERATE,
     "request_cancel": OPERATE,
     "request_decommission": OPERATE,
@@ -73,6 +76,7 @@ _SE_PERMISSIONS = (
     "vpn.view_tunnelstatuschange",
     "vpn.view_awsresource",
     "vpn.view_stagetransition",
+    "vpn.view_requestevent",
 )
 
 GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {

@@ -8,6 +8,7 @@ app_name = "vpn"
 
 urlpatterns = [
     path("", requests.DashboardView.as_view(), name="dashboard"),
+    path("requests.csv", requests.DashboardExportView.as_view(), name="request_export"),
     path("review/", intake.ReviewQueueView.as_view(), name="request_review"),
     path("requests/new/", requests.RequestCreateView.as_view(), name="request_create"),
     path("requests/invite/", intake.RequestInviteView.as_view(), name="request_invite"),
@@ -23,6 +24,8 @@ urlpatterns = [
         "requests/<int:pk>/links/", intake.IntakeLinkCreateView.as_view(), name="intakelink_create"
     ),
     path("links/<int:pk>/revoke/", intake.IntakeLinkRevokeView.as_view(), name="intakelink_revoke"),
+    path("links/<int:pk>/resend/", intake.IntakeLinkResendView.as_view(), name="intakelink_resend"),
+    path("links/<int:pk>/extend/", intake.IntakeLinkExtendView.as_view(), name="intakelink_extend"),
     path("requests/<int:pk>/retry/", requests.RequestRetryView.as_view(), name="request_retry"),
     path(
         "requests/<int:pk>/decommission/",

@@ -18,7 +18,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -31,10 +31,13 @@ from vpn.choices import (
     CUSTOMER_EDITABLE_STAGES,
     ENGINEER_EDITABLE_STAGES,
     OPERATIONAL_STAGES,
+    RequestEventKind,
+    RequestOrigin,
     Stage,
 )
-from vpn.models import Customer, IntakeLink, StageTransition, VpnRequest
-from vpn.selectors.intake import REQUEST_FIELDS, request_intake_values
+from vpn.intake_fields import INTAKE_FIELDS_BY_NAME
+from vpn.models import Customer, IntakeLink, RequestEvent, StageTransition, VpnRequest
+from vpn.selectors.intake import REQUEST_FIELDS, intake_value_words, request_intake_values
 from vpn.services.notifications import email_send
 from vpn.services.stages import StageMoveError, request_move
 from vpn.validation import ALL_FIELDS, intake_clean
@@ -146,6 +149,93 @@ def intake_link_revoke(*, link_id: int, actor: AbstractBaseUser | None = None) -
     return link
 
 
+# The furthest an extension may push a link's expiry, from today.
+LINK_EXTEND_MAX_DAYS = 90
+
+
+def intake_link_resend(*, link_id: int, actor: AbstractBaseUser | None = None) -> NewLink:
+    """Email a customer link to the contact again, and record it on the request's
+    timeline.
+
+    The portal keeps only a fingerprint of a token, so the link is sent with a new one:
+    its previous address stops working at once, its expiry stays. Raises `IntakeClosed`
+    for a revoked or expired link (an expired one is extended instead).
+    """
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    with transaction.atomic():
+        link = _link_locked(link_id)
+        if link.status != "active":
+            raise IntakeClosed(
+                f"This link is {link.status}: "
+                + ("extend it first." if link.status == "expired" else "make a new one instead.")
+            )
+        link.token_hash = token_hash(token)
+        link.save(update_fields=["token_hash"])
+        contact = link.request.customer.contact_email
+        RequestEvent.objects.create(
+            request=link.request,
+            kind=RequestEventKind.LINK_RESENT,
+            link=link,
+            actor=_user_or_none(actor),
+            note=f"To {contact or 'nobody: the customer has no contact email'}; the link's "
+            "previous address stopped working.",
+        )
+    url = intake_link_url(token=token)
+    emailed = _email_quietly(
+        template="intake_invite",
+        context={"request": link.request, "url": url, "link": link},
+        to=[contact],
+    )
+    return NewLink(link=link, token=token, url=url, emailed=emailed)
+
+
+def intake_link_extend(
+    *, link_id: int, expires_at: datetime, actor: AbstractBaseUser | None = None
+) -> tuple[IntakeLink, bool]:
+    """Give a customer link a new expiry (an expired link works again, at the same
+    address), record it on the timeline, and tell the contact by email until when.
+
+    Returns the link and whether the email went out. Raises `IntakeClosed` for a revoked
+    link, or an expiry that is not in the future or is more than `LINK_EXTEND_MAX_DAYS`
+    days away.
+    """
+    now = timezone.now()
+    if expires_at <= now:
+        raise IntakeClosed("Choose a new expiry in the future.")
+    if expires_at > now + timedelta(days=LINK_EXTEND_MAX_DAYS):
+        raise IntakeClosed(f"A link can be extended by at most {LINK_EXTEND_MAX_DAYS} days.")
+    with transaction.atomic():
+        link = _link_locked(link_id)
+        if link.revoked_at is not None:
+            raise IntakeClosed("This link is revoked: make a new one instead.")
+        previous = link.expires_at
+        link.expires_at = expires_at
+        link.save(update_fields=["expires_at"])
+        RequestEvent.objects.create(
+            request=link.request,
+            kind=RequestEventKind.LINK_EXTENDED,
+            link=link,
+            actor=_user_or_none(actor),
+            note=f"Until {timezone.localtime(expires_at):%Y-%m-%d %H:%M} UTC (it "
+            + ("had expired" if previous <= now else "was to expire")
+            + f" {timezone.localtime(previous):%Y-%m-%d %H:%M} UTC).",
+        )
+    emailed = _email_quietly(
+        template="intake_link_extended",
+        context={"request": link.request, "link": link},
+        to=[link.request.customer.contact_email],
+    )
+    return link, emailed
+
+
+def _link_locked(link_id: int) -> IntakeLink:
+    return (
+        IntakeLink.objects.select_for_update(of=("self",))
+        .select_related("request__customer", "request__owner")
+        .get(pk=link_id)
+    )
+
+
 def customer_upsert(
     *, org_id: str, name: str, contact_name: str = "", contact_email: str = ""
 ) -> Customer:
@@ -176,7 +266,13 @@ def intake_invite(
             contact_name=contact_name,
             contact_email=contact_email,
         )
-        request = VpnRequest.objects.create(customer=customer, owner=_user_or_none(owner))
+        # Nothing technical is chosen yet: the customer chooses on their link.
+        request = VpnRequest.objects.create(
+            customer=customer,
+            owner=_user_or_none(owner),
+            origin=RequestOrigin.INVITATION,
+            routing="",
+        )
     return intake_link_create(request_id=request.pk, created_by=owner, send_email=send_email)
 
 
@@ -186,10 +282,14 @@ def request_create(
     owner: AbstractBaseUser | None = None,
     submit: bool = True,
     actor_label: str = "",
+    origin: str = RequestOrigin.ENGINEER,
 ) -> VpnRequest:
-    """Create a request from checked intake values, as a draft or submitted for review."""
+    """Create a request from checked intake values, as a draft or submitted for review;
+    `origin` says how it began (an engineer's form, or a command)."""
     with transaction.atomic():
-        request = VpnRequest(customer=_customer_from(values), owner=_user_or_none(owner))
+        request = VpnRequest(
+            customer=_customer_from(values), owner=_user_or_none(owner), origin=origin
+        )
         _apply(request, values)
         request.save()
         if submit:
@@ -205,12 +305,28 @@ def request_create(
 
 
 def request_draft_save(*, request_id: int, values: dict[str, object]) -> VpnRequest:
-    """Save the customer's answers so far (checked, possibly incomplete)."""
+    """Save the customer's answers so far (checked, possibly incomplete); a change to
+    answers they had already submitted is recorded on the timeline."""
     with transaction.atomic():
         request = _locked(request_id, CUSTOMER_EDITABLE_STAGES)
+        _customer_changes_record(request, values)
         _apply(request, values)
         request.save()
     return request
+
+
+def request_customer_reopen(*, request_id: int) -> StageTransition:
+    """The customer takes back their submitted answers to change them, while the request
+    still waits for review: it leaves the review queue as a draft until they submit it
+    again (their changes are recorded as they save them). Raises `StageMoveError` once
+    an engineer has reviewed it."""
+    return request_move(
+        request_id=request_id,
+        to_stage=Stage.DRAFT,
+        from_stage=Stage.SUBMITTED,
+        actor_label="customer",
+        note="The customer reopened their answers to change them.",
+    )
 
 
 def request_submit(
@@ -224,6 +340,8 @@ def request_submit(
     with transaction.atomic():
         request = _locked(request_id, CUSTOMER_EDITABLE_STAGES)
         if values is not None:
+            if actor is None:  # the customer, on their link
+                _customer_changes_record(request, values)
             _apply(request, values)
             request.save()
         _check_complete(request)
@@ -319,6 +437,32 @@ def request_customer_confirm(*, request_id: int) -> VpnRequest:
             request.save(update_fields=["customer_confirmed_at", "updated_at"])
             events.job_enqueue("vpn.jobs.customer_confirmed_notify", request.pk)
     return request
+
+
+def _customer_changes_record(request: VpnRequest, values: dict[str, object]) -> None:
+    """Record the customer's change of answers they had submitted before (a request
+    reopened, or sent back): each field's label, before and after, in words."""
+    if request.submitted_at is None:
+        return  # their first answers: nothing they had given is changing
+    before = request_intake_values(request=request)
+    changes = [
+        {
+            "field": name,
+            "label": INTAKE_FIELDS_BY_NAME[name].label_for(staff=True),
+            "before": intake_value_words(name, before.get(name)),
+            "after": intake_value_words(name, value),
+        }
+        for name, value in values.items()
+        if name in before
+        and intake_value_words(name, before[name]) != intake_value_words(name, value)
+    ]
+    if changes:
+        RequestEvent.objects.create(
+            request=request,
+            kind=RequestEventKind.ANSWERS_CHANGED,
+            actor_label="customer",
+            changes=changes,
+        )
 
 
 def _locked(request_id: int, stages: tuple[str, ...]) -> VpnRequest:

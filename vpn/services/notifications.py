@@ -22,7 +22,8 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from vpn.choices import Stage
+from vpn import events
+from vpn.choices import CUSTOMER_DECOMMISSION_REASONS, Stage
 from vpn.models import Notification, NotificationState, StageTransition, VpnRequest
 
 logger = logging.getLogger(__name__)
@@ -204,3 +205,22 @@ def customer_confirmed_notify(*, request_id: int) -> int:
         to=[request.owner.email],
     )
     return emails_send(key=key)
+
+
+def decommission_notice_queue(*, request: VpnRequest, started_at) -> int:
+    """Put the customer's notice that their VPN is being removed, when and why, in the
+    outbox (inside the caller's transaction), and send it once that has committed;
+    returns how many rows were written (none without a contact address)."""
+    written = email_queue(
+        key=f"decommission:{request.pk}",
+        template="decommission_customer",
+        context={
+            "request": request,
+            "started_at": started_at,
+            "reason": CUSTOMER_DECOMMISSION_REASONS.get(request.decommission_reason, ""),
+        },
+        to=[request.customer.contact_email],
+    )
+    if written:
+        events.job_enqueue("vpn.jobs.emails_send")
+    return written

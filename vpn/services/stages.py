@@ -10,8 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from vpn import events
-from vpn.choices import DECOMMISSIONABLE_STAGES, PROVISIONING_STAGES, STAGE_TRANSITIONS, Stage
+from vpn.choices import (
+    DECOMMISSIONABLE_STAGES,
+    PROVISIONING_STAGES,
+    STAGE_TRANSITIONS,
+    DecommissionReason,
+    Stage,
+)
 from vpn.models import StageTransition, VpnRequest
+from vpn.services import notifications
 
 
 class StageMoveError(Exception):
@@ -110,23 +117,52 @@ def request_retry(*, request_id: int, actor: AbstractBaseUser | None = None) -> 
 
 
 def request_decommission_start(
-    *, request_id: int, actor: AbstractBaseUser | None = None, note: str = ""
+    *,
+    request_id: int,
+    reason: str,
+    message: str = "",
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
 ) -> StageTransition:
-    """Start deleting a request's AWS resources (the teardown job starts on commit).
+    """Start deleting a request's AWS resources, for a reason (the teardown job starts on
+    commit), and tell the customer's contact by email why and from when.
 
-    Only a request whose VPN exists, or whose build failed, can be decommissioned; any
-    other is refused with `StageMoveError`, saying why.
+    `reason` is a `DecommissionReason`, required; `message` is what the engineer tells
+    the customer beside it (required with "other"). Both are kept on the request for
+    the customer's link, and named in the transition's note. Only a request whose VPN
+    exists, or whose build failed, can be decommissioned; anything else is refused with
+    `StageMoveError`, saying why, and nothing is written.
     """
-    request = VpnRequest.objects.get(pk=request_id)
-    if request.stage not in DECOMMISSIONABLE_STAGES:
+    message = message.strip()
+    if reason not in DecommissionReason.values:
+        raise StageMoveError("Say why the VPN is decommissioned: pick a reason.")
+    if reason == DecommissionReason.OTHER and not message:
         raise StageMoveError(
-            f"{request.reference} is “{request.get_stage_display()}”: only a provisioned "
-            "or failed request can be decommissioned."
+            "With “another reason”, write the message to the customer: it says why."
         )
-    return request_move(
-        request_id=request_id,
-        to_stage=Stage.DECOMMISSIONING,
-        from_stage=request.stage,
-        actor=actor,
-        note=note,
-    )
+    with transaction.atomic():
+        request = (
+            VpnRequest.objects.select_for_update().select_related("customer").get(pk=request_id)
+        )
+        if request.stage not in DECOMMISSIONABLE_STAGES:
+            raise StageMoveError(
+                f"{request.reference} is “{request.get_stage_display()}”: only a provisioned "
+                "or failed request can be decommissioned."
+            )
+        request.decommission_reason = reason
+        request.decommission_message = message
+        request.save(update_fields=["decommission_reason", "decommission_message", "updated_at"])
+        note = f"Reason: {DecommissionReason(reason).label}."
+        if message:
+            note += f"\nTo the customer: {message}"
+        transition = request_move(
+            request_id=request_id,
+            to_stage=Stage.DECOMMISSIONING,
+            from_stage=request.stage,
+            actor=actor,
+            actor_label=actor_label,
+            note=note,
+        )
+        request.refresh_from_db()
+        notifications.decommission_notice_queue(request=request, started_at=transition.created_at)
+    return transition

@@ -26,7 +26,7 @@ from vpn.models import VpnRequest
 from vpn.selectors.intake import request_changes_requested, request_region_advice
 from vpn.selectors.packs import config_pack_latest
 from vpn.selectors.provisioning import request_steps
-from vpn.selectors.requests import request_detail, request_removed_at
+from vpn.selectors.requests import request_detail, request_removal_reason, request_removed_at
 from vpn.selectors.status import tunnel_status_context
 from vpn.services import intake
 from vpn.services.stages import StageMoveError
@@ -100,6 +100,8 @@ def intake_page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("action") == "confirm":
             _confirm(request, vpn_request)
+        elif request.POST.get("action") == "reopen":
+            _reopen(request, vpn_request)
         else:
             messages.info(
                 request, "Your answers were already submitted; they can no longer change."
@@ -119,6 +121,22 @@ def _confirm(request: HttpRequest, vpn_request: VpnRequest) -> None:
         request,
         "Thank you: your engineer has been told. The tunnels come up as soon as AWS reaches "
         "your device; this page shows them.",
+    )
+
+
+def _reopen(request: HttpRequest, vpn_request: VpnRequest) -> None:
+    """The customer takes their answers back to change them, before the review."""
+    try:
+        intake.request_customer_reopen(request_id=vpn_request.pk)
+    except StageMoveError:
+        messages.info(
+            request, "Your engineer has already reviewed your answers: ask them for a change."
+        )
+        return
+    messages.success(
+        request,
+        "Your answers are open again. Change what you need, then submit them again: your "
+        "engineer reviews them once you do.",
     )
 
 
@@ -174,6 +192,7 @@ def _intake_status(request: HttpRequest, vpn_request: VpnRequest, link, token: s
             {
                 "vpn_request": vpn_request,
                 "removed_at": removed_at,
+                "removal_reason": request_removal_reason(request=vpn_request),
                 "region_advice": request_region_advice(request=vpn_request),
                 "for_customer": True,
             },
@@ -208,7 +227,12 @@ def intake_pack(request: HttpRequest, token: str, variant: str) -> HttpResponse:
             render(
                 request,
                 "vpn/customer/pack_gone.html",
-                {"vpn_request": link.request, "removed_at": removed_at, "token": token},
+                {
+                    "vpn_request": link.request,
+                    "removed_at": removed_at,
+                    "removal_reason": request_removal_reason(request=link.request),
+                    "token": token,
+                },
                 status=410,
             )
         )

@@ -8,10 +8,11 @@ from django.views.generic import FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
 from vpn.choices import TERMINAL_STAGES
-from vpn.forms import InviteForm, SendBackForm
+from vpn.forms import IntakeLinkExtendForm, InviteForm, SendBackForm
 from vpn.models import IntakeLink
 from vpn.permissions import RoleRequiredMixin
 from vpn.selectors import intake as intake_selectors
+from vpn.selectors import requests as request_selectors
 from vpn.services import intake
 from vpn.services.stages import StageMoveError
 from vpn.views.requests import RequestActionView, new_link_remember
@@ -27,6 +28,20 @@ class ReviewQueueView(RoleRequiredMixin, ListView):
     def get_queryset(self):
         """The submitted requests, flagged when they look like duplicates."""
         return intake_selectors.request_review_queue()
+
+    def get_context_data(self, **kwargs):
+        """Each row's warnings (a gateway IP or subnet another open request uses), what
+        each row may do, and the send-back form: approve and send back work from here."""
+        context = super().get_context_data(**kwargs)
+        rows = list(context["requests"])
+        conflicts = intake_selectors.requests_conflicts(requests=rows)
+        for vpn_request in rows:
+            vpn_request.conflicts = conflicts[vpn_request.pk]
+            vpn_request.actions = request_selectors.request_actions(
+                request=vpn_request, user=self.request.user
+            )
+        context.update(requests=rows, send_back_form=SendBackForm())
+        return context
 
 
 class RequestInviteView(RoleRequiredMixin, FormView):
@@ -92,10 +107,12 @@ class RequestSendBackView(RequestActionView):
             self.new_link = new
 
     def post(self, request, *args, **kwargs):
-        """Show the fresh link for copying when it could not be emailed."""
+        """Show the fresh link for copying, on the request's page (from the queue too),
+        when it could not be emailed."""
         self.new_link = None
         response = super().post(request, *args, **kwargs)
         if self.new_link is not None:
+            response = redirect(self.object)
             new_link_remember(response, request, self.new_link)
         return response
 
@@ -115,6 +132,61 @@ class IntakeLinkCreateView(RequestActionView):
         response = redirect(self.object)
         new_link_remember(response, request, new)
         return response
+
+
+class IntakeLinkResendView(RoleRequiredMixin, SingleObjectMixin, View):
+    """Email a customer link again (with a new address: the old one stops working)."""
+
+    action = "intakelink_resend"
+    model = IntakeLink
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        """Resend it, and show the new address once on the request page."""
+        link = self.get_object()
+        try:
+            new = intake.intake_link_resend(link_id=link.pk, actor=request.user)
+        except intake.IntakeClosed as exc:
+            messages.error(request, str(exc))
+            return redirect(link.request)
+        contact = link.request.customer.contact_email
+        if new.emailed:
+            messages.success(request, f"The link was emailed again to {contact}.")
+        else:
+            messages.warning(request, "The link has a new address, but no email went out.")
+        response = redirect(link.request)
+        new_link_remember(response, request, new)
+        return response
+
+
+class IntakeLinkExtendView(RoleRequiredMixin, SingleObjectMixin, View):
+    """Give a customer link a new expiry and tell the customer."""
+
+    action = "intakelink_extend"
+    model = IntakeLink
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        """Extend it to the day chosen; a refusal is a message on the request page."""
+        link = self.get_object()
+        form = IntakeLinkExtendForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors["expires_on"]))
+            return redirect(link.request)
+        try:
+            link, emailed = intake.intake_link_extend(
+                link_id=link.pk, expires_at=form.expires_at, actor=request.user
+            )
+        except intake.IntakeClosed as exc:
+            messages.error(request, str(exc))
+            return redirect(link.request)
+        until = f"{link.expires_at:%-d %B %Y}"
+        contact = link.request.customer.contact_email
+        if emailed:
+            messages.success(request, f"The link works until {until}; {contact} was told.")
+        else:
+            messages.warning(request, f"The link works until {until}, but no email went out.")
+        return redirect(link.request)
 
 
 class IntakeLinkRevokeView(RoleRequiredMixin, SingleObjectMixin, View):

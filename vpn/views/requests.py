@@ -2,23 +2,32 @@
 dashboard, a request's page, the intake form to create or edit a request, and the
 request's actions (retry, decommission)."""
 
+import csv
 import json
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
-from vpn.choices import BUSY_STAGES, DECOMMISSIONABLE_STAGES, ENGINEER_EDITABLE_STAGES, Stage
-from vpn.forms import RequestForm, SendBackForm, intake_initial
+from vpn.choices import (
+    BUSY_STAGES,
+    DECOMMISSIONABLE_STAGES,
+    ENGINEER_EDITABLE_STAGES,
+    INTAKE_STAGES,
+    Stage,
+)
+from vpn.forms import DecommissionForm, RequestForm, SendBackForm, intake_initial
 from vpn.models import VpnRequest
 from vpn.permissions import RoleRequiredMixin
-from vpn.regions import REGION_CHOICES
 from vpn.selectors import intake as intake_selectors
 from vpn.selectors import packs as pack_selectors
 from vpn.selectors import provisioning as provisioning_selectors
@@ -36,7 +45,8 @@ from vpn.views.packs import key_reveal_refusal_pop
 
 
 class DashboardView(RoleRequiredMixin, ListView):
-    """Every request with its stage and tunnels, searchable, filterable and paged."""
+    """Every request with its stage and tunnels: searchable, filterable, sortable by each
+    column (kept in the URL), paged, and exported as CSV with the same query string."""
 
     action = "dashboard_view"
     template_name = "vpn/requests/dashboard.html"
@@ -44,16 +54,11 @@ class DashboardView(RoleRequiredMixin, ListView):
     paginate_by = settings.DASHBOARD_PAGE_SIZE
 
     def get_queryset(self):
-        """Apply the search box and the filters from the query string."""
-        params = self.request.GET
-        return request_selectors.request_list(
-            search=params.get("q", ""),
-            stage=params.get("stage", ""),
-            region=params.get("region", ""),
-            owner_id=self.request.user.pk if params.get("mine") else None,
-            health=params.get("health", ""),
-            sort=params.get("sort", "updated"),
+        """The search box, the filters and the order from the query string."""
+        self.filterset = request_selectors.request_filter(
+            params=self.request.GET, user=self.request.user
         )
+        return self.filterset.qs
 
     def paginate_queryset(self, queryset, page_size):
         """Show the last page for a page number past the end, rather than an error."""
@@ -62,28 +67,79 @@ class DashboardView(RoleRequiredMixin, ListView):
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
-        """Add the filter options and the current query (for pagination links)."""
+        """Add the filter form, the sortable headers and the links that keep the query."""
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
         query.pop("page", None)
-        by_health = query.copy()
-        by_health["sort"] = "health"
+        sort = self.filterset.sort_value
         context.update(
-            stage_groups=[
-                (key, label) for key, (label, _) in request_selectors.STAGE_GROUPS.items()
-            ],
-            stages=Stage.choices,
-            regions=REGION_CHOICES,
-            health_filters=[
-                (key, label) for key, (label, _) in request_selectors.HEALTH_FILTERS.items()
-            ],
-            filters=self.request.GET,
+            filter=self.filterset,
+            filters_active=self.filterset.active,
+            columns=_sort_headers(query, sort),
+            removed_stages=request_selectors.REMOVED_STAGES,
             query_string=query.urlencode(),
-            health_sort_url=f"?{by_health.urlencode()}",
             poll_seconds=settings.STATUS_PAGE_POLL_SECONDS,
             status_refresh=status_selectors.status_refresh_latest(),
         )
         return context
+
+
+def _sort_headers(query, sort: str) -> list[dict]:
+    """Each column's header: its link sorts by it, or reverses the order it already has."""
+    headers = []
+    for key, column in request_selectors.COLUMNS.items():
+        linked = query.copy()
+        linked["sort"] = f"-{key}" if sort == key else key
+        headers.append(
+            {
+                "key": key,
+                "label": column.label,
+                "hide_small": column.hide_small,
+                "url": f"?{linked.urlencode()}",
+                "sorted": "ascending" if sort == key else "descending" if sort == f"-{key}" else "",
+            }
+        )
+    return headers
+
+
+class _Echo:
+    """A file-like object whose `write` hands back what it is given, for `csv.writer`."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+# Cells a spreadsheet would run as a formula start with one of these: such a cell is
+# written with a leading apostrophe, so that it stays text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return f"'{value}"
+    return value
+
+
+class DashboardExportView(RoleRequiredMixin, View):
+    """The dashboard's current list (same search, filters and order) as a CSV file,
+    streamed row by row: memory stays flat however many requests match."""
+
+    action = "dashboard_export"
+    http_method_names = ["get"]
+
+    def get(self, request, *args, **kwargs):
+        """Stream the rows; a filter value the dashboard does not know is left out, as
+        there (the dashboard shows the error)."""
+        filterset = request_selectors.request_filter(params=request.GET, user=request.user)
+        writer = csv.writer(_Echo())
+        rows = request_selectors.request_export_rows(filterset.qs)
+        response = StreamingHttpResponse(
+            (writer.writerow([_csv_safe(value) for value in row]) for row in rows),
+            content_type="text/csv; charset=utf-8",
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="vpn-requests-{stamp}.csv"'
+        return response
 
 
 class RequestDetailView(RoleRequiredMixin, DetailView):
@@ -116,10 +172,16 @@ class RequestDetailView(RoleRequiredMixin, DetailView):
         context.update(
             actions=request_selectors.request_actions(request=vpn_request, user=self.request.user),
             duplicates=intake_selectors.request_duplicates(request=vpn_request),
+            conflicts=(
+                intake_selectors.request_conflicts(request=vpn_request)
+                if vpn_request.stage in INTAKE_STAGES
+                else []
+            ),
             region_advice=intake_selectors.request_region_advice(request=vpn_request),
             intake_links=intake_selectors.request_intake_links(request=vpn_request),
             new_link=new_link_shown(self.request, vpn_request.pk),
             send_back_form=SendBackForm(),
+            link_extend_default=timezone.now() + timedelta(days=settings.INTAKE_LINK_DAYS),
         )
         context.update(
             pack_selectors.config_pack_card_context(request=vpn_request, user=self.request.user),
@@ -147,7 +209,14 @@ def new_link_remember(response: HttpResponse, request: HttpRequest, new: NewLink
     """Carry a new link's URL to its request's page, to be shown there once."""
     response.set_signed_cookie(
         NEW_LINK_COOKIE,
-        json.dumps({"request": new.link.request_id, "url": new.url, "emailed": new.emailed}),
+        json.dumps(
+            {
+                "request": new.link.request_id,
+                "url": new.url,
+                "emailed": new.emailed,
+                "expires": f"{timezone.localtime(new.link.expires_at):%-d %B %Y, %H:%M}",
+            }
+        ),
         salt=NEW_LINK_COOKIE_SALT,
         max_age=300,
         path=reverse("vpn:request_detail", args=[new.link.request_id]),
@@ -298,11 +367,21 @@ class RequestActionView(RoleRequiredMixin, SingleObjectMixin, View):
             self.act(self.object)
         except (intake.IntakeClosed, StageMoveError, IntakeInvalid) as exc:
             messages.error(request, refusal_message(exc))
-        return redirect(self.object)
+        return redirect(_back_to(request) or self.object)
 
     def act(self, vpn_request: VpnRequest) -> None:
         """What the button does: each subclass says."""
         raise ImproperlyConfigured(f"{type(self).__name__} must define act().")
+
+
+def _back_to(request: HttpRequest) -> str:
+    """The page of this site the button asked to come back to (`next`), if any: the
+    review queue's buttons come back to the queue."""
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and safe else ""
 
 
 def refusal_message(exc: Exception) -> str:
@@ -325,7 +404,8 @@ class RequestRetryView(RequestActionView):
 
 
 class RequestDecommissionView(RoleRequiredMixin, DetailView):
-    """Ask for confirmation, then delete every AWS resource of the request."""
+    """Ask why, and for confirmation; then delete every AWS resource of the request and
+    tell the customer."""
 
     action = "request_decommission"
     template_name = "vpn/requests/request_decommission.html"
@@ -333,25 +413,36 @@ class RequestDecommissionView(RoleRequiredMixin, DetailView):
     model = VpnRequest
 
     def get_context_data(self, **kwargs):
-        """What will be deleted."""
+        """What will be deleted, and the reason form."""
         context = super().get_context_data(**kwargs)
         context["resources"] = sorted(
             self.object.resources.filter(deleted_at__isnull=True), key=lambda r: (-r.step, -r.pk)
         )
         context["allowed"] = self.object.stage in DECOMMISSIONABLE_STAGES
+        context.setdefault("form", DecommissionForm())
         return context
 
     def post(self, request, *args, **kwargs):
-        """Start decommissioning (the teardown job starts on commit)."""
-        vpn_request = self.get_object()
+        """Start decommissioning for the reason given (the teardown job and the
+        customer's email go once the transaction commits); without one, ask again."""
+        self.object = vpn_request = self.get_object()
+        form = DecommissionForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
         try:
             request_decommission_start(
                 request_id=vpn_request.pk,
+                reason=form.cleaned_data["reason"],
+                message=form.cleaned_data["message"],
                 actor=request.user,
-                note="Decommissioned from the request page",
             )
         except StageMoveError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"{vpn_request.reference}: decommissioning started.")
+            contact = vpn_request.customer.contact_email
+            messages.success(
+                request,
+                f"{vpn_request.reference}: decommissioning started"
+                + (f"; {contact} is emailed why." if contact else "."),
+            )
         return redirect(vpn_request)

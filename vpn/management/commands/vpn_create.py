@@ -12,6 +12,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
+from vpn.choices import RequestOrigin
 from vpn.intake_fields import ALL_FIELDS, INTAKE_FIELDS, JSON_KEYS
 from vpn.management.commands.vpn_invite import error_lines, user_named
 from vpn.selectors.intake import request_duplicates
@@ -138,7 +139,13 @@ class Command(BaseCommand):
             raise CommandError(error_lines(errors))
 
         owner = user_named(options["owner"])
-        request = request_create(values=values, owner=owner, submit=True, actor_label="vpn_create")
+        request = request_create(
+            values=values,
+            owner=owner,
+            submit=True,
+            actor_label="vpn_create",
+            origin=RequestOrigin.COMMAND,
+        )
         if options["approve"]:
             request_approve(request_id=request.pk, actor=owner, actor_label="vpn_create")
             request.refresh_from_db()

@@ -1,4 +1,5 @@
-"""`python manage.py vpn_decommission ID [--sync]`: delete a request's AWS resources."""
+"""`python manage.py vpn_decommission ID --reason REASON [--message TEXT] [--sync]`: delete a
+request's AWS resources, and tell the customer why (as the request page's button does)."""
 
 import time
 
@@ -6,36 +7,58 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from vpn import events
-from vpn.choices import Stage
+from vpn.choices import DecommissionReason, Stage
 from vpn.models import VpnRequest
 from vpn.services.provisioning import FAILED, WAITING, decommission_advance
-from vpn.services.stages import StageMoveError, request_move
+from vpn.services.stages import StageMoveError, request_decommission_start
 
 
 class Command(BaseCommand):
-    """Move the request to decommissioning and delete everything in dependency order."""
+    """Start decommissioning for a reason (the customer is emailed it), or resume it, and
+    delete everything in dependency order."""
 
-    help = "Decommission a VPN request: delete every AWS resource it has."
+    help = (
+        "Decommission a VPN request: delete every AWS resource it has, and email the "
+        "customer's contact why. Reasons: "
+        + "; ".join(f"{value} ({label})" for value, label in DecommissionReason.choices)
+        + "."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("request_id", type=int)
         parser.add_argument(
+            "--reason",
+            choices=DecommissionReason.values,
+            help="Why (required to start; not to resume a decommissioning in progress).",
+        )
+        parser.add_argument(
+            "--message",
+            default="",
+            help="What the customer is told beside the reason (required with --reason other).",
+        )
+        parser.add_argument(
             "--sync", action="store_true", help="Delete here instead of queueing a job."
         )
 
-    def handle(self, *args, request_id: int, sync: bool, **options):
+    def handle(self, *args, request_id: int, sync: bool, reason, message: str, **options):
         """Start (or resume) decommissioning."""
         try:
             request = VpnRequest.objects.get(pk=request_id)
         except VpnRequest.DoesNotExist as exc:
             raise CommandError(f"No VPN request with id {request_id}.") from exc
         if request.stage != Stage.DECOMMISSIONING:
+            if reason is None:
+                raise CommandError(
+                    "Say why with --reason: the customer is told. Reasons: "
+                    + ", ".join(DecommissionReason.values)
+                    + "."
+                )
             try:
-                request_move(
+                request_decommission_start(
                     request_id=request_id,
-                    to_stage=Stage.DECOMMISSIONING,
+                    reason=reason,
+                    message=message,
                     actor_label="vpn_decommission",
-                    note="Decommissioned from the command line",
                 )
             except StageMoveError as exc:
                 raise CommandError(str(exc)) from exc
