@@ -95,3 +95,8 @@ def rendered_cases(django_db_blocker) -> dict[str, RenderedCase]:
 
 
 CASE_NAMES = [case_name(*combination) for combination in COMBINATIONS] + list(EXTRA_CASES)
+# Each case's routing, known before rendering (for choosing what applies to it).
+CASE_ROUTING = {
+    **{case_name(*combination): combination[0] for combination in COMBINATIONS},
+    **{name: fields.get("routing", Routing.STATIC) for name, (fields, _, _) in EXTRA_CASES.items()},
+}

@@ -22,8 +22,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.device_config_support import CASE_NAMES, RenderedCase, rendered_cases
+from tests.device_config_support import CASE_NAMES, CASE_ROUTING, RenderedCase, rendered_cases
 from tests.device_schemas import cisco, fortios, junos, panos
+from vpn.choices import Routing
 
 # The cases are rendered from requests in the database (rolled back).
 pytestmark = pytest.mark.django_db
@@ -647,7 +648,14 @@ TRAFFIC: dict[str, dict[str, Check]] = {
         REINITIATES: _swan_reinitiates,
     },
 }
-CHECKS = [(filename, prop) for filename, props in TRAFFIC.items() for prop in props]
+# Every property of every vendor on every case it applies to (BGP's only with BGP).
+CHECKS = [
+    (case, filename, prop)
+    for case in CASE_NAMES
+    for filename, props in TRAFFIC.items()
+    for prop in props
+    if prop != BGP_INSTALLED or CASE_ROUTING[case] == Routing.BGP
+]
 
 
 @pytest.fixture(scope="module")
@@ -656,12 +664,12 @@ def cases(django_db_setup, django_db_blocker):
     return rendered_cases(django_db_blocker)
 
 
-@pytest.mark.parametrize(("filename", "prop"), CHECKS, ids=[f"{f}:{p}" for f, p in CHECKS])
-@pytest.mark.parametrize("case", CASE_NAMES)
+@pytest.mark.parametrize(
+    ("case", "filename", "prop"), CHECKS, ids=[f"{c}-{f}:{p}" for c, f, p in CHECKS]
+)
 def test_the_file_makes_traffic_flow(cases, case, filename, prop):
     rendered = cases[case]
-    if prop == BGP_INSTALLED and not rendered.parameters.bgp:
-        pytest.skip("static routing")
+    assert rendered.parameters.routing.type == CASE_ROUTING[case]
     problems = TRAFFIC[filename][prop](rendered.files[filename], rendered)
     assert problems == [], f"{case} {filename}: {prop}: missing {problems}"
 
