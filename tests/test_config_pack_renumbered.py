@@ -16,6 +16,8 @@ from tests.config_pack_support import connection_request, zip_files
 from tests.factories import se_user
 from vpn.choices import IkeVersion
 from vpn.models import PackDownload, PackVariant
+from vpn.packs.contract import PackParameterError
+from vpn.packs.devices import DeviceNumbering
 from vpn.services.packs import config_pack_render
 
 
@@ -101,10 +103,13 @@ def test_the_default_numbers_give_the_stored_files(pack, engineer):
 @pytest.mark.parametrize(
     ("numbers", "message"),
     [
-        ({"first_tunnel": 0}, "First tunnel must be a whole number from 1 to 9998."),
-        ({"first_tunnel": "4x"}, "First tunnel must be a whole number from 1 to 9998."),
-        ({"cisco_isakmp_policy": 10001}, "Cisco isakmp policy must be a whole number from 1"),
-        ({"cisco_sla": "²"}, "Cisco sla must be a whole number from 1 to 999."),
+        ({"first_tunnel": 0}, "The first tunnel interface number must be a whole number from 1"),
+        ({"first_tunnel": "4x"}, "The first tunnel interface number must be a whole number"),
+        ({"cisco_isakmp_policy": 10001}, "The Cisco ISAKMP policy number must be a whole number"),
+        (
+            {"cisco_sla": "²"},
+            "The Cisco IP SLA and track number must be a whole number from 1 to 999.",
+        ),
     ],
 )
 def test_bad_numbers_are_refused_with_a_message(pack, engineer, numbers, message):
@@ -136,3 +141,16 @@ def test_the_request_page_offers_the_numbers(pack, engineer):
     assert f'action="/requests/{pack.request_id}/pack/1/device-files/"' in page
     assert 'name="first_tunnel" value="1"' in page
     assert 'name="cisco_isakmp_policy" value="200"' in page
+
+
+def test_numbers_are_whole_numbers_in_every_vendors_range():
+    assert DeviceNumbering().is_default
+    assert not DeviceNumbering(first_tunnel=41).is_default
+    for numbers in (
+        {"first_tunnel": True},
+        {"first_tunnel": 9999},
+        {"cisco_sla": 1000},
+        {"cisco_isakmp_policy": "5"},
+    ):
+        with pytest.raises(PackParameterError, match="must be a whole number from 1 to"):
+            DeviceNumbering(**numbers)

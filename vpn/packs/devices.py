@@ -331,22 +331,28 @@ class DeviceNumbering:
     cisco_isakmp_policy: int = 200
     cisco_sla: int = 100
 
-    # Every vendor accepts these: a PAN-OS tunnel unit goes to 9999, a Cisco ISAKMP
-    # policy to 10000, an IOS track object to 1000 (older releases).
+    # What each number is called, and the range every vendor accepts: a PAN-OS tunnel
+    # unit goes to 9999, a Cisco ISAKMP policy to 10000, an IOS track object to 1000
+    # (older releases; the second tunnel's is one more).
     LIMITS = {
-        "first_tunnel": (1, 9998),
-        "cisco_isakmp_policy": (1, 10000),
-        "cisco_sla": (1, 999),
+        "first_tunnel": ("The first tunnel interface number", 1, 9998),
+        "cisco_isakmp_policy": ("The Cisco ISAKMP policy number", 1, 10000),
+        "cisco_sla": ("The Cisco IP SLA and track number", 1, 999),
     }
 
     def __post_init__(self):
-        for name, (low, high) in self.LIMITS.items():
+        for name in self.LIMITS:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise PackParameterError(
-                    f"{name.replace('_', ' ').capitalize()} must be a whole number from "
-                    f"{low} to {high}."
-                )
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise PackParameterError(self.out_of_range(name))
+            if not self.LIMITS[name][1] <= value <= self.LIMITS[name][2]:
+                raise PackParameterError(self.out_of_range(name))
+
+    @classmethod
+    def out_of_range(cls, name: str) -> str:
+        """What a number must be, said to whoever asked for another."""
+        label, low, high = cls.LIMITS[name]
+        return f"{label} must be a whole number from {low} to {high}."
 
     @property
     def is_default(self) -> bool:

@@ -158,9 +158,7 @@ def _numbering_from(query) -> DeviceNumbering:
             continue
         # ASCII digits only, and few enough to be a number ("²" is a digit to Python).
         if not (value.isascii() and value.isdigit() and len(value) <= 9):
-            low, high = DeviceNumbering.LIMITS[name]
-            label = name.replace("_", " ").capitalize()
-            raise PackParameterError(f"{label} must be a whole number from {low} to {high}.")
+            raise PackParameterError(DeviceNumbering.out_of_range(name))
         numbers[name] = int(value)
     return DeviceNumbering(**numbers)
 
