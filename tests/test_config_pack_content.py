@@ -97,10 +97,8 @@ def test_static_routes_firewall_keepalive_and_nat(static_pack):
     for subnet in static_pack.request["static_subnets"]:
         assert subnet in text
     assert "IP protocol 50" in text and "4500" in text and "500" in text
-    # Keep-alive: IKEv2 with static routing, a script pinging inside the VPC.
-    assert "Keep-alive" in text
-    target = str(ipaddress.IPv4Network(static_pack.request["vpc_cidr"]).network_address + 2)
-    assert f'TARGET="${{1:-{target}}}"' in flat
+    # IKEv2 with startup action start: AWS initiates, so no keep-alive script.
+    assert "Keep-alive" not in text and "keepalive.sh" not in text
     assert NAT_PUBLIC_IP in text
     assert "No failover" not in flat
 
@@ -119,7 +117,12 @@ def test_bgp_one_tunnel_pack(bgp_pack):
     assert "One tunnel only: no failover." in flat
     assert "workflows fail" in flat
     assert "Not used".upper() in text or "Not used" in text
-    assert "Keep-alive" not in text and "keepalive.sh" not in text
+    # IKEv1: AWS never initiates, so the customer's side keeps the tunnels up, with
+    # a script pinging inside the VPC.
+    assert "Keep-alive" in text
+    target = str(ipaddress.IPv4Network(request["vpc_cidr"]).network_address + 2)
+    assert f'TARGET="${{1:-{target}}}"' in flat
+    assert "keepalive.sh" in pdf_attachments(bgp_pack.pdf)
     # IKEv1: AWS never initiates, and the pack says so, with each device's way.
     assert "AWS never starts these tunnels (IKEv1, startup action add)" in flat
     assert "Make sure your device starts a tunnel again by itself" in flat
@@ -139,13 +142,35 @@ def test_bgp_one_tunnel_pack(bgp_pack):
     assert text.index("Juniper SRX") < text.index("strongSwan (swanctl)")
 
 
+def test_the_device_pages_state_versions_and_numbers(bgp_pack):
+    flat = " ".join(pdf_text(bgp_pack.pdf).split())
+    devices = flat[flat.index("Device configurations Ready-made") :]
+    # Per vendor, the releases its file is written for and what it numbers.
+    for vendor in VENDORS:
+        assert vendor.os_versions in devices, vendor.key
+        assert vendor.numbering in devices, vendor.key
+    assert "PAN-OS 10.1 to 11.2 with the legacy routing engine" in devices
+    assert "FortiOS 6.4.4 to 7.6." in devices
+    assert "Junos OS 19.4 or later" in devices
+    # The caveat on numbers already in use, and how to get other ones.
+    assert "Numbers that may already be in use." in devices
+    assert "changes that existing interface or policy instead of adding a new one" in devices
+    assert "the first tunnel interface number, the ISAKMP policy number" in devices
+    # Each file says it too, in its own header.
+    files = pdf_attachments(bgp_pack.pdf)
+    assert "Names and numbers to check against your configuration first" in (
+        files["juniper-srx.txt"].decode()
+    )
+    assert "ISAKMP policy 200" in files["cisco-ios-vti.txt"].decode()
+
+
 def test_attachments_are_the_zip_files(static_pack):
     for pdf, archive in (
         (static_pack.pdf, static_pack.zip),
         (static_pack.redacted_pdf, static_pack.redacted_zip),
     ):
         attached = pdf_attachments(pdf)
-        assert set(attached) == DEVICE_FILES | {"keepalive.sh", "parameters.json"}
+        assert set(attached) == DEVICE_FILES | {"parameters.json"}
         assert attached == zip_files(archive)
 
 
@@ -157,7 +182,7 @@ def test_pdfdetach_lists_the_attachments(static_pack, tmp_path):
     listing = subprocess.run(
         ["pdfdetach", "-list", str(path)], capture_output=True, text=True, check=True
     ).stdout
-    assert "8 embedded files" in listing
+    assert "7 embedded files" in listing
     assert "swanctl.conf" in listing and "parameters.json" in listing
 
 

@@ -218,3 +218,6 @@ def test_every_vendor_is_one_registry_entry_with_its_template():
     for vendor in VENDORS:
         assert (templates_folder() / vendor.template).is_file(), vendor.template
         assert vendor.label == DeviceVendor(vendor.key).label
+        # The PDF's device chapter states both, per vendor.
+        assert vendor.os_versions.endswith("."), vendor.key
+        assert vendor.numbering.endswith("."), vendor.key

@@ -113,7 +113,7 @@ MSS_PATTERNS = {
     "swanctl.conf": r"--set-mss (\d+)$",
     "cisco-ios-vti.txt": r"^ ip tcp adjust-mss (\d+)$",
     "juniper-srx.txt": r"tcp-mss ipsec-vpn mss (\d+)$",
-    "palo-alto-panos.txt": r"less 40 bytes, (\d+) bytes with the MTU above",
+    "palo-alto-panos.txt": r"MTU less 40 bytes: (\d+) bytes with the MTU above",
     "fortinet-fortigate.txt": r"^ +set tcp-mss (\d+)$",
     "generic.txt": r"TCP MSS \(clamp\) \.+ (\d+) bytes",
 }

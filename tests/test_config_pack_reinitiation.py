@@ -83,7 +83,7 @@ def test_each_configuration_brings_back_what_aws_will_not(
     else:
         assert cisco.count(f"crypto isakmp keepalive 10 3 {dpd_mode}") == 1
     for tunnel in tunnels:
-        sla = f"{tunnel.position}00"
+        sla = str(99 + tunnel.position)
         assert f"ip sla {sla}" in cisco
         assert f"icmp-echo {tunnel.aws_inside_ip} source-interface Tunnel{tunnel.position}" in (
             cisco
@@ -140,5 +140,5 @@ def test_one_tunnel_monitors_tunnel_1_only():
     assert (
         f"icmp-echo {tunnel.aws_inside_ip} source-interface Tunnel1" in configs["cisco-ios-vti.txt"]
     )
-    assert "ip sla 200" not in configs["cisco-ios-vti.txt"]
+    assert "ip sla 101" not in configs["cisco-ios-vti.txt"]
     assert "st0.2" not in configs["juniper-srx.txt"]

@@ -39,6 +39,7 @@ from vpn.models import (
     StageTransition,
     VpnRequest,
 )
+from vpn.packs.contract import PackParameters
 from vpn.services.intake import intake_link_create
 
 ROLES_DOC = Path(settings.BASE_DIR) / "docs" / "roles.md"
@@ -425,6 +426,17 @@ def _redacted_download(actor: Actor) -> Outcome:
     return Outcome(response, effect and PackDownload.objects.filter(pack=pack).exists())
 
 
+def _renumbered_download(actor: Actor) -> Outcome:
+    vpn_request = connection_request()
+    pack = _stored_pack(vpn_request)
+    # The files are rendered from the connection's parameters: the stored hash is theirs.
+    pack.parameters_hash = PackParameters.from_request(vpn_request).sha256()
+    pack.save()
+    response = actor.client.get(f"/requests/{vpn_request.pk}/pack/1/device-files/?first_tunnel=41")
+    effect = response.status_code == 200 and b"-tunnel41/cisco-ios-vti.txt" in response.content
+    return Outcome(response, effect and PackDownload.objects.filter(pack=pack).exists())
+
+
 def _reveal(actor: Actor, *, reason: str = "The customer lost the PDF: ticket 4711") -> Outcome:
     pack = _stored_pack(connection_request())
     response = actor.client.post(
@@ -529,6 +541,7 @@ PERFORMERS: dict[str, Callable[..., Outcome]] = {
     "vpn:status_refresh": _refresh_now,
     "/admin/django_rq/": _rq_dashboard,
     "vpn:configpack_download": _redacted_download,
+    "vpn:configpack_renumbered": _renumbered_download,
     "vpn:configpack_reveal": _reveal,
     "every page": _psk_on_pages,
 }

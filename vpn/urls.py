@@ -51,6 +51,12 @@ urlpatterns += [
         packs.ConfigPackRevealView.as_view(),
         name="configpack_reveal",
     ),
+    # Before the variants': "device-files" is no variant.
+    path(
+        "requests/<int:pk>/pack/<int:version>/device-files/",
+        packs.ConfigPackRenumberedView.as_view(),
+        name="configpack_renumbered",
+    ),
     path(
         "requests/<int:pk>/pack/<int:version>/<str:variant>/",
         packs.ConfigPackDownloadView.as_view(),

@@ -420,8 +420,14 @@ class PackParameters:
 
     @property
     def keepalive(self) -> Keepalive:
-        """With IKEv2 and static routing, the customer's side keeps the tunnels up."""
-        if not (self.ikev2 and self.static):
+        """Where AWS does not initiate (IKEv1, or startup action `add`), the customer's
+        side brings the tunnels up by sending traffic, and keeps them up.
+
+        AWS's guide: by default the customer gateway must bring the tunnels up by
+        generating traffic; only with IKEv2 and startup action `start` does AWS
+        initiate, and restart a tunnel itself.
+        """
+        if self.ipsec.aws_initiates:
             return Keepalive(required=False)
         # The VPC's base address plus two is the Amazon DNS resolver, present in every
         # VPC: an address that always exists on the far side of the tunnel.

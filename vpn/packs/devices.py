@@ -137,6 +137,11 @@ class Vendor:
     reinitiation: str = ""
     # The profile's algorithms as the template prints them (`{{ names.ike_enc }}`).
     names: AlgorithmNames = _no_names
+    # Which releases of the device's software the file is written for.
+    os_versions: str = ""
+    # What the file numbers or names that the device may already have, with the
+    # default numbers (`DeviceNumbering`).
+    numbering: str = ""
 
     @property
     def label(self) -> str:
@@ -164,6 +169,11 @@ VENDORS: tuple[Vendor, ...] = (
             "will, as initiating too would race it), and dpd_action = restart."
         ),
         names=_strongswan_names,
+        os_versions="strongSwan 5.8 or later (swanctl), on Linux 4.19 or later (XFRM interfaces).",
+        numbering=(
+            "The interfaces ipsec1 and ipsec2 and their XFRM interface IDs 101 and 102; the "
+            "connections are named after the reference."
+        ),
     ),
     Vendor(
         key=DeviceVendor.CISCO_IOS,
@@ -190,6 +200,12 @@ VENDORS: tuple[Vendor, ...] = (
                     "SHA2-512": "esp-sha512-hmac",
                 },
             ),
+        ),
+        os_versions="Cisco IOS 15.4 or later, and IOS XE 16.x and 17.x.",
+        numbering=(
+            "The interfaces Tunnel1 and Tunnel2, the IP SLA probes and tracks 100 and 101, "
+            "and with IKEv1 the ISAKMP policy 200: a command for a number already in use "
+            "changes what has it."
         ),
     ),
     Vendor(
@@ -223,6 +239,11 @@ VENDORS: tuple[Vendor, ...] = (
                 },
             ),
         ),
+        os_versions="Junos OS 19.4 or later, on SRX Series firewalls and vSRX.",
+        numbering=(
+            "The interfaces st0.1 and st0.2 and the zone vpn; the zones trust and untrust "
+            "stand for yours."
+        ),
     ),
     Vendor(
         key=DeviceVendor.PALO_ALTO,
@@ -240,6 +261,15 @@ VENDORS: tuple[Vendor, ...] = (
             esp_enc=("phase2_encryption", _AES_DASHED_CBC),
             esp_int=("phase2_integrity", _SHA_PLAIN),
         ),
+        os_versions=(
+            "PAN-OS 10.1 to 11.2 with the legacy routing engine (virtual routers, the "
+            "default); with the Advanced Routing Engine, the routing goes into a logical "
+            "router instead."
+        ),
+        numbering=(
+            "The interfaces tunnel.1 and tunnel.2 and the zone vpn; the zone trust and the "
+            "virtual router default stand for yours."
+        ),
     ),
     Vendor(
         key=DeviceVendor.FORTINET,
@@ -256,6 +286,12 @@ VENDORS: tuple[Vendor, ...] = (
             esp_enc=("phase2_encryption", _AES_PLAIN),
             esp_int=("phase2_integrity", _SHA_PLAIN),
         ),
+        os_versions="FortiOS 6.4.4 to 7.6.",
+        numbering=(
+            "Nothing numbered: the interfaces, address and policies are named after the "
+            "reference, and policies, static routes and BGP networks are added with edit 0 "
+            "(the next free number)."
+        ),
     ),
     Vendor(
         key=DeviceVendor.GENERIC,
@@ -263,6 +299,8 @@ VENDORS: tuple[Vendor, ...] = (
         template="generic.txt",
         comment="#",
         reinitiation="The sheet says in words what the device must do.",
+        os_versions="Any IPsec device with route-based (VTI) tunnels.",
+        numbering="Nothing numbered.",
     ),
 )
 VENDORS_BY_KEY: dict[str, Vendor] = {vendor.key.value: vendor for vendor in VENDORS}
@@ -278,10 +316,59 @@ def vendor_order(chosen: str) -> list[Vendor]:
 
 
 @dataclass(frozen=True)
+class DeviceNumbering:
+    """The numbers the device configurations give what a device numbers.
+
+    A device may already have a `Tunnel1`, an `st0.1`, a `tunnel.1` or an ISAKMP
+    policy 200: the customer's network team can ask for other numbers. Tunnel N of
+    the connection gets interface number `first_tunnel + N - 1` on every vendor (and
+    the XFRM interface ID 100 more on Linux); Cisco's IP SLA probes and tracks start at
+    `cisco_sla`, its ISAKMP policy (IKEv1) is `cisco_isakmp_policy`. The defaults are
+    the numbers every pack has always printed.
+    """
+
+    first_tunnel: int = 1
+    cisco_isakmp_policy: int = 200
+    cisco_sla: int = 100
+
+    # What each number is called, and the range every vendor accepts: a PAN-OS tunnel
+    # unit goes to 9999, a Cisco ISAKMP policy to 10000, an IOS track object to 1000
+    # (older releases; the second tunnel's is one more).
+    LIMITS = {
+        "first_tunnel": ("The first tunnel interface number", 1, 9998),
+        "cisco_isakmp_policy": ("The Cisco ISAKMP policy number", 1, 10000),
+        "cisco_sla": ("The Cisco IP SLA and track number", 1, 999),
+    }
+
+    def __post_init__(self):
+        for name in self.LIMITS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise PackParameterError(self.out_of_range(name))
+            if not self.LIMITS[name][1] <= value <= self.LIMITS[name][2]:
+                raise PackParameterError(self.out_of_range(name))
+
+    @classmethod
+    def out_of_range(cls, name: str) -> str:
+        """What a number must be, said to whoever asked for another."""
+        label, low, high = cls.LIMITS[name]
+        return f"{label} must be a whole number from {low} to {high}."
+
+    @property
+    def is_default(self) -> bool:
+        """Whether these are the numbers every pack prints."""
+        return self == DeviceNumbering()
+
+
+@dataclass(frozen=True)
 class DeviceTunnel:
     """A tunnel as the device templates print it."""
 
     position: int
+    # The device's number for the tunnel's interface (Tunnel1, st0.1, tunnel.1, ipsec1).
+    number: int
+    # The tunnel's Cisco IP SLA probe and track object.
+    sla: int
     used: bool
     aws_outside_ip: str
     customer_outside_ip: str
@@ -298,11 +385,16 @@ class DeviceTunnel:
     if_id: int
 
     @classmethod
-    def of(cls, tunnel: TunnelParameters, *, reference: str) -> "DeviceTunnel":
+    def of(
+        cls, tunnel: TunnelParameters, *, reference: str, numbering: DeviceNumbering
+    ) -> "DeviceTunnel":
         """The printable form of one tunnel of the pack `reference`."""
         position = tunnel.position
+        number = numbering.first_tunnel + position - 1
         return cls(
             position=position,
+            number=number,
+            sla=numbering.cisco_sla + position - 1,
             used=tunnel.used,
             aws_outside_ip=tunnel.aws_outside_ip,
             customer_outside_ip=tunnel.customer_outside_ip,
@@ -314,7 +406,7 @@ class DeviceTunnel:
             psk=f"{REDACTED}_TUNNEL{position}_PSK" if tunnel.psk is None else tunnel.psk,
             name=f"{reference}-t{position}",
             name_lower=f"{reference.lower()}-t{position}",
-            if_id=100 + position,
+            if_id=100 + number,
         )
 
 
@@ -344,14 +436,20 @@ def _routing_context(routing: StaticRouting | BgpRouting) -> dict:
         ],
         "hold_time": routing.hold_time_seconds,
         "bgp_keepalive": routing.keepalive_seconds,
+        # An ASN above 65535 needs four bytes where a device asks (PAN-OS's as-format).
+        "four_byte_asn": max(routing.customer_asn, routing.amazon_asn) > 65_535,
     }
 
 
-def device_context(copy: PackCopy) -> dict:
+def device_context(copy: PackCopy, numbering: DeviceNumbering | None = None) -> dict:
     """What every device template sees, for one copy of a version."""
+    numbering = numbering or DeviceNumbering()
     parameters = copy.parameters
     reference = parameters.reference
-    tunnels = [DeviceTunnel.of(tunnel, reference=reference) for tunnel in parameters.tunnels]
+    tunnels = [
+        DeviceTunnel.of(tunnel, reference=reference, numbering=numbering)
+        for tunnel in parameters.tunnels
+    ]
     vpc = ipaddress.IPv4Network(parameters.vpc_cidr)
     ipsec = parameters.ipsec
     return {
@@ -384,6 +482,7 @@ def device_context(copy: PackCopy) -> dict:
         "child_rekey_time": ipsec.phase2_lifetime_seconds - ipsec.rekey_margin_seconds,
         "ike_rekey_time": ipsec.phase1_lifetime_seconds - ipsec.rekey_margin_seconds,
         "keepalive": parameters.keepalive,
+        "numbering": numbering,
     }
 
 
@@ -432,12 +531,13 @@ class DeviceConfig:
     text: str
 
 
-def device_configs(copy: PackCopy) -> list[DeviceConfig]:
+def device_configs(copy: PackCopy, numbering: DeviceNumbering | None = None) -> list[DeviceConfig]:
     """The configuration of every vendor, the customer's first.
 
-    In a redacted copy, the keys in the configurations are placeholders.
+    In a redacted copy, the keys in the configurations are placeholders. `numbering`
+    gives the tunnel interfaces and policies other numbers than the defaults.
     """
-    context = device_context(copy)
+    context = device_context(copy, numbering)
     configs = []
     for vendor in vendor_order(copy.parameters.device_vendor):
         vendor_context = {

@@ -17,6 +17,7 @@ from vpn.packs.devices import (
     VENDORS,
     VENDORS_BY_KEY,
     DeviceConfig,
+    DeviceNumbering,
     device_configs,
     keepalive_script,
 )
@@ -62,12 +63,15 @@ def parameters_document(copy: PackCopy) -> dict:
     }
 
 
-def pack_files(copy: PackCopy) -> tuple[list[DeviceConfig], list[PackFile]]:
+def pack_files(
+    copy: PackCopy, numbering: DeviceNumbering | None = None
+) -> tuple[list[DeviceConfig], list[PackFile]]:
     """The device configurations and every file of the copy, in the order they are listed.
 
-    Nothing in a redacted copy's files holds a key.
+    Nothing in a redacted copy's files holds a key. `numbering` gives the device files
+    other interface and policy numbers than every stored pack prints.
     """
-    configs = device_configs(copy)
+    configs = device_configs(copy, numbering)
     files = [
         PackFile(config.filename, config.text.encode(), f"{config.label} configuration")
         for config in configs

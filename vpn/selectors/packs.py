@@ -4,6 +4,7 @@ and why, and what the request page's pack card offers to whom."""
 from django.urls import reverse
 
 from vpn.models import ConfigPack, KeyReveal, PackDownload, PackVariant, VpnRequest
+from vpn.packs.devices import DeviceNumbering
 from vpn.permissions import user_may
 
 # How many downloads and key readings the request page lists.
@@ -24,7 +25,9 @@ def config_pack_card_context(*, request: VpnRequest, user) -> dict:
 
     The versions, newest first, each with its redacted download links (`links`: label
     and URL); for a key reader, where to ask for the full files (`reveal_url`) and which
-    files hold keys; the latest key readings and downloads.
+    files hold keys; where the latest version's device files are issued with other
+    numbers (`renumber_url`) and the default numbers; the latest key readings and
+    downloads.
     """
     can_reveal = user_may(user, "configpack_reveal")
     packs = list(request.config_packs.order_by("-version"))
@@ -54,4 +57,10 @@ def config_pack_card_context(*, request: VpnRequest, user) -> dict:
         "can_reveal": can_reveal,
         "reveal_url": reverse("vpn:configpack_reveal", args=[request.pk]) if can_reveal else "",
         "key_variants": [(variant.value, variant.label) for variant in KEY_VARIANTS],
+        "renumber_url": (
+            reverse("vpn:configpack_renumbered", args=[request.pk, packs[0].version])
+            if packs
+            else ""
+        ),
+        "default_numbering": DeviceNumbering(),
     }

@@ -10,6 +10,10 @@ default storage. Downloads are served from there and never rendered again.
 `config_pack_reveal` records a reading of keys by staff (the full PDF or zip): who,
 when, why and which version, beside the download itself. Without a reason nothing is
 recorded and nothing is served.
+
+`config_pack_renumbered_zip` gives the latest version's redacted files with other
+interface and policy numbers, for a device that already uses the pack's: the one
+download that is rendered on demand, from the same parameters as the stored version.
 """
 
 import logging
@@ -30,6 +34,7 @@ from vpn.packs.contract import (
     PackParameters,
     pack_copies,
 )
+from vpn.packs.devices import DeviceNumbering
 from vpn.packs.document import (
     DOCUMENT_TEMPLATE,
     document_context,
@@ -41,13 +46,16 @@ from vpn.permissions import user_may
 from vpn.selectors.packs import config_pack_latest
 
 __all__ = [
+    "DeviceNumbering",
     "KeyRevealRefused",
     "PackNotReady",
     "PackParameterError",
     "PackRenderConflict",
+    "RenumberRefused",
     "config_pack_download_record",
     "config_pack_preview",
     "config_pack_render",
+    "config_pack_renumbered_zip",
     "config_pack_reveal",
 ]
 
@@ -65,6 +73,18 @@ class PackRenderConflict(Exception):
 
 class KeyRevealRefused(Exception):
     """A reading of keys that is not allowed or not explained; nothing was recorded."""
+
+
+class RenumberRefused(Exception):
+    """Device files with other numbers that cannot be issued; nothing was recorded."""
+
+
+@dataclass(frozen=True)
+class RenumberedZip:
+    """The latest version's redacted files with other numbers: a name and the zip."""
+
+    filename: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -255,3 +275,49 @@ def config_pack_reveal(
         variant.label,
     )
     return reveal
+
+
+def config_pack_renumbered_zip(
+    *,
+    request_id: int,
+    version: int,
+    numbering: DeviceNumbering,
+    user: AbstractBaseUser | None = None,
+    client_ip: str | None = None,
+) -> RenumberedZip:
+    """The redacted zip of `version` with the device files numbered by `numbering`.
+
+    Only the latest version, and only while the connection still has its parameters
+    (the same hash): the files are rendered again, and must say what that version
+    says. The download is recorded as one of the version's redacted zip. Raises
+    `RenumberRefused`, recording nothing, for an older version or one about to be
+    replaced, and `PackNotReady` before the VPN connection exists.
+    """
+    vpn_request = _request_for_pack(request_id)
+    latest = config_pack_latest(request_id=request_id)
+    if latest is None or latest.version != version:
+        newest = f"v{latest.version}" if latest else "none yet"
+        raise RenumberRefused(
+            f"Only the latest version ({newest}) is issued with other numbers: "
+            "older ones describe settings the connection no longer has."
+        )
+    parameters = PackParameters.from_request(vpn_request)
+    if parameters.sha256() != latest.parameters_hash:
+        raise RenumberRefused(
+            f"The connection changed since v{version}: the next version is being issued. "
+            "Ask again once it is on this page."
+        )
+    copy = PackCopy(
+        parameters=parameters.redacted_copy(),
+        version=latest.version,
+        issued_at=latest.created_at,
+        parameters_sha256=latest.parameters_hash,
+        changes=tuple(latest.changes),
+    )
+    _, files = pack_files(copy, numbering)
+    folder = f"{zip_folder(copy)}-tunnel{numbering.first_tunnel}"
+    content = files_zip(files, folder=folder, issued_at=copy.issued_at)
+    config_pack_download_record(
+        pack=latest, variant=PackVariant.REDACTED_ZIP, user=user, client_ip=client_ip
+    )
+    return RenumberedZip(filename=f"{folder}.zip", content=content)

@@ -5,6 +5,9 @@
   that says how to read them.
 * `requests/<pk>/pack/reveal/`: a key reader (`vpn.reveal_psk`) reads one version's
   full PDF or zip, with a reason; the reading is recorded, then the download starts.
+* `requests/<pk>/pack/<version>/device-files/?first_tunnel=N&...`: the latest version's
+  redacted zip with the device files numbered as asked, for a device that already uses
+  the pack's numbers; bad numbers get a page that says why.
 
 `pack_download_response` builds the response for any caller: the staff view below, and
 the customer's self-service link (which passes its link's label instead of a user).
@@ -19,8 +22,13 @@ from vpn.models import ConfigPack, PackVariant, VpnRequest
 from vpn.permissions import RoleRequiredMixin, user_may
 from vpn.services.packs import (
     REVEAL_REASON_MAX_LENGTH,
+    DeviceNumbering,
     KeyRevealRefused,
+    PackNotReady,
+    PackParameterError,
+    RenumberRefused,
     config_pack_download_record,
+    config_pack_renumbered_zip,
     config_pack_reveal,
 )
 from vpn.views.clients import client_ip as client_ip_of
@@ -138,6 +146,57 @@ class ConfigPackDownloadView(RoleRequiredMixin, View):
             version=version,
             downloaded_by=request.user,
         )
+
+
+def _numbering_from(query) -> DeviceNumbering:
+    """The numbers asked for (the defaults for those left out); `PackParameterError` for
+    one that is not a whole number in its range."""
+    numbers = {}
+    for name in DeviceNumbering.LIMITS:
+        value = query.get(name, "").strip()
+        if not value:
+            continue
+        # ASCII digits only, and few enough to be a number ("²" is a digit to Python).
+        if not (value.isascii() and value.isdigit() and len(value) <= 9):
+            raise PackParameterError(DeviceNumbering.out_of_range(name))
+        numbers[name] = int(value)
+    return DeviceNumbering(**numbers)
+
+
+class ConfigPackRenumberedView(RoleRequiredMixin, View):
+    """The latest version's redacted zip with the device files numbered as asked
+    (first tunnel interface, Cisco ISAKMP policy, Cisco IP SLA), recorded like any
+    redacted download. Anything it cannot issue gets a page that says why."""
+
+    action = "configpack_download_redacted"
+    http_method_names = ["get", "head"]
+
+    def get(self, request: HttpRequest, pk: int, version: int) -> HttpResponse:
+        """Serve the renumbered zip, or say why not (status 400) and record nothing."""
+        vpn_request = get_object_or_404(VpnRequest, pk=pk)
+        try:
+            numbering = _numbering_from(request.GET)
+            renumbered = config_pack_renumbered_zip(
+                request_id=vpn_request.pk,
+                version=version,
+                numbering=numbering,
+                user=request.user,
+                client_ip=client_ip_of(request),
+            )
+        except (PackParameterError, RenumberRefused, PackNotReady) as exc:
+            return render(
+                request,
+                "vpn/packs/renumber_refused.html",
+                {"vpn_request": vpn_request, "message": str(exc)},
+                status=400,
+            )
+        response = HttpResponse(
+            renumbered.content, content_type=PackVariant.REDACTED_ZIP.content_type
+        )
+        response["Content-Disposition"] = f'attachment; filename="{renumbered.filename}"'
+        response["Cache-Control"] = "no-store, private"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 class ConfigPackRevealView(RoleRequiredMixin, View):

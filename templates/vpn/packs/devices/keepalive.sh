@@ -1,12 +1,12 @@
 #!/bin/sh
 # {{ reference }} - config pack v{{ version }} - tunnel keep-alive
 #
-# With IKEv2 and static routing, your side keeps the tunnels up: without traffic
-# the tunnels can go idle and drop. This script sends one ping every
+# AWS never starts these tunnels ({{ ike_label }}, startup action {{ ipsec.startup_action }}): your side brings
+# them up by sending traffic, and keeps them up. This script sends one ping every
 # {{ keepalive.interval_seconds }} seconds into the platform VPC ({{ vpc_cidr }}) so that traffic always flows.
 # Replies are not needed: the packets crossing the tunnel are what keeps it up.
 #
-# Run it on a host in one of your subnets routed through the VPN{% if customer_subnets %} ({{ customer_subnets|join(", ") }}){% endif %},
+# Run it on a host in one of your {% if static %}subnets routed through the VPN{% if customer_subnets %} ({{ customer_subnets|join(", ") }}){% endif %}{% else %}networks you advertise to AWS{% if advertised_prefixes %} ({{ advertised_prefixes|map(attribute="cidr")|join(", ") }}){% endif %}{% endif %},
 # for ever, and start it again at boot, for example:
 #   nohup sh keepalive.sh >/dev/null 2>&1 &
 #   crontab: @reboot /bin/sh /path/to/keepalive.sh >/dev/null 2>&1
