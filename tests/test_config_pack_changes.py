@@ -145,8 +145,11 @@ def _format_1_row(vpn_request) -> dict:
         "mtu": 1422,
         "tcp_mss": 1382,
         "tunnels": tunnels,
-        # IKEv2 with startup action start: AWS initiates, no keep-alive is needed.
-        "keepalive": {"required": False, "target": None, "interval_seconds": None},
+        "keepalive": {
+            "required": True,
+            "target": str(ipaddress.IPv4Network(vpn_request.vpc_cidr).network_address + 2),
+            "interval_seconds": 10,
+        },
     }
 
 
@@ -180,21 +183,4 @@ def test_a_row_that_advised_aws_maxima_reports_the_computed_mtu():
     assert _changes(row, vpn_request) == [
         "Tunnel MTU: changed from 1446 to 1422",
         "TCP MSS: changed from 1406 to 1382",
-    ]
-
-
-@pytest.mark.django_db
-def test_a_row_that_shipped_the_keepalive_with_ikev2_reports_it_gone():
-    """Packs stored before the keep-alive followed AWS's initiation shipped it with IKEv2
-    and static routing; AWS initiates those tunnels, and the keep-alive goes."""
-    vpn_request = connection_request(routing=Routing.STATIC)
-    target = str(ipaddress.IPv4Network(vpn_request.vpc_cidr).network_address + 2)
-    row = {
-        **_format_1_row(vpn_request),
-        "keepalive": {"required": True, "target": target, "interval_seconds": 10},
-    }
-    assert _changes(row, vpn_request) == [
-        "Keep-alive needed: changed from yes to no",
-        f"Keep-alive target: removed {target}",
-        "Keep-alive interval: removed 10",
     ]

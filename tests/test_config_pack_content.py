@@ -97,8 +97,12 @@ def test_static_routes_firewall_keepalive_and_nat(static_pack):
     for subnet in static_pack.request["static_subnets"]:
         assert subnet in text
     assert "IP protocol 50" in text and "4500" in text and "500" in text
-    # IKEv2 with startup action start: AWS initiates, so no keep-alive script.
-    assert "Keep-alive" not in text and "keepalive.sh" not in text
+    # IKEv2 with static routing: AWS initiates, yet no BGP keep-alives cross the
+    # tunnel, so the customer's side keeps it up with a script pinging inside the VPC.
+    assert "Keep-alive" in text
+    target = str(ipaddress.IPv4Network(static_pack.request["vpc_cidr"]).network_address + 2)
+    assert f'TARGET="${{1:-{target}}}"' in flat
+    assert "keepalive.sh" in pdf_attachments(static_pack.pdf)
     assert NAT_PUBLIC_IP in text
     assert "No failover" not in flat
 
@@ -170,7 +174,7 @@ def test_attachments_are_the_zip_files(static_pack):
         (static_pack.redacted_pdf, static_pack.redacted_zip),
     ):
         attached = pdf_attachments(pdf)
-        assert set(attached) == DEVICE_FILES | {"parameters.json"}
+        assert set(attached) == DEVICE_FILES | {"parameters.json", "keepalive.sh"}
         assert attached == zip_files(archive)
 
 
@@ -182,7 +186,7 @@ def test_pdfdetach_lists_the_attachments(static_pack, tmp_path):
     listing = subprocess.run(
         ["pdfdetach", "-list", str(path)], capture_output=True, text=True, check=True
     ).stdout
-    assert "7 embedded files" in listing
+    assert "8 embedded files" in listing
     assert "swanctl.conf" in listing and "parameters.json" in listing
 
 

@@ -421,13 +421,16 @@ class PackParameters:
     @property
     def keepalive(self) -> Keepalive:
         """Where AWS does not initiate (IKEv1, or startup action `add`), the customer's
-        side brings the tunnels up by sending traffic, and keeps them up.
+        side brings the tunnels up by sending traffic, and keeps them up. With static
+        routing it keeps them up too, even where AWS initiates: no BGP keep-alives cross
+        the tunnel, and an idle tunnel may be closed.
 
         AWS's guide: by default the customer gateway must bring the tunnels up by
         generating traffic; only with IKEv2 and startup action `start` does AWS
-        initiate, and restart a tunnel itself.
+        initiate, and restart a tunnel itself. Our service description asks customers
+        with IKEv2 and static routing to keep the tunnel up with a long-running ping.
         """
-        if self.ipsec.aws_initiates:
+        if self.ipsec.aws_initiates and not self.static:
             return Keepalive(required=False)
         # The VPC's base address plus two is the Amazon DNS resolver, present in every
         # VPC: an address that always exists on the far side of the tunnel.
