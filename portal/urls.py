@@ -14,6 +14,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", public.health, name="health"),
+    path("readyz", public.ready, name="ready"),
     path("favicon.ico", public.favicon, name="favicon"),
     path("metrics", status.metrics, name="metrics"),
     # The admin carries django-rq's dashboard, for Ops only (`vpn.admin.RqDashboardAdmin`).

@@ -53,7 +53,7 @@ CELL_VALUES = {
     "shell access",
 }
 # URLs every visitor may open: they are no action of the matrix.
-PUBLIC_URL_NAMES = {"health", "login", "logout", "favicon"}
+PUBLIC_URL_NAMES = {"health", "ready", "login", "logout", "favicon"}
 
 
 @dataclass(frozen=True)
