@@ -12,6 +12,7 @@
 
 from functools import wraps
 
+from csp.decorators import csp_update
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.utils import construct_change_message
@@ -21,7 +22,6 @@ from django.urls import URLPattern, reverse
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from csp.decorators import csp_update
 from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 
