@@ -138,14 +138,67 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# django-axes refuses a locked-out login before the password is even checked.
+# django-axes refuses a locked-out login before the password is even checked. Staff sign
+# in through the company's single sign-on (OpenID Connect) when it is configured, and
+# with a local password (break-glass) unless LOCAL_PASSWORD_LOGIN is off.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "vpn.sso.StaffOidcBackend",
+    "vpn.sso.LocalPasswordBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "vpn:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Single sign-on (OpenID Connect, mozilla-django-oidc) --------------------------------
+# On when OIDC_RP_CLIENT_ID is set; the provider's endpoints and the client's secret are
+# then required. Users are matched by the OIDC_USERNAME_CLAIM claim, created at their
+# first login, and at every login put in exactly the portal groups that their
+# OIDC_GROUPS_CLAIM claim maps to: OIDC_SE_GROUPS (Solutions engineers) and
+# OIDC_OPS_GROUPS (Ops) list the provider's group names. A user in none is refused.
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_USERNAME_CLAIM = env("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_SE_GROUPS = env.list("OIDC_SE_GROUPS", default=[])
+OIDC_OPS_GROUPS = env.list("OIDC_OPS_GROUPS", default=[])
+# The login page's button: "Sign in with <this>".
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="single sign-on")
+OIDC_USE_PKCE = True
+# A provider that does not answer fails the login in seconds, not minutes.
+OIDC_TIMEOUT = 10
+LOGIN_REDIRECT_URL_FAILURE = "login"
+if OIDC_RP_CLIENT_ID:
+    _oidc_missing = [
+        name
+        for name in (
+            "OIDC_RP_CLIENT_SECRET",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+        )
+        if not globals()[name]
+    ]
+    if _oidc_missing:
+        raise ImproperlyConfigured(
+            f"OIDC_RP_CLIENT_ID is set, so single sign-on needs {', '.join(_oidc_missing)} "
+            "too (see docs/deploy.md)."
+        )
+# Break-glass: local passwords. Off, the login page has no password form, a password
+# posted to it is refused, and the admin's own login page sends people to the portal's.
+LOCAL_PASSWORD_LOGIN = env.bool("LOCAL_PASSWORD_LOGIN", default=True)
+if not LOCAL_PASSWORD_LOGIN and not OIDC_RP_CLIENT_ID:
+    raise ImproperlyConfigured(
+        "LOCAL_PASSWORD_LOGIN is off and single sign-on is not configured "
+        "(OIDC_RP_CLIENT_ID): nobody could log in."
+    )
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
