@@ -173,7 +173,8 @@ OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="single sign-on")
 OIDC_USE_PKCE = True
 # A provider that does not answer fails the login in seconds, not minutes.
 OIDC_TIMEOUT = 10
-LOGIN_REDIRECT_URL_FAILURE = "login"
+# mozilla-django-oidc redirects here as is (no URL name).
+LOGIN_REDIRECT_URL_FAILURE = "/login/"
 if OIDC_RP_CLIENT_ID:
     _oidc_missing = [
         name
