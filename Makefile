@@ -13,7 +13,7 @@ DEBIAN_PACKAGES := chromium libharfbuzz-subset0 poppler-utils redis-server \
 	strongswan strongswan-swanctl charon-systemd libcharon-extra-plugins \
 	bird2 iputils-ping iproute2
 
-.PHONY: run test lint bench system-packages clean
+.PHONY: run serve test lint bench system-packages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	@scripts/run.sh
+
+# Production: checks the variables, collects the static files and starts the Procfile's
+# processes (gunicorn, an RQ worker, the cron scheduler) with debug off (docs/deploy.md).
+serve: $(STAMP)
+	@scripts/serve.sh
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check .

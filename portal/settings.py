@@ -64,15 +64,24 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # WhiteNoise serves the static files under runserver too, as it does in production.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_rq",
     "axes",
+    "csp",
+    "mozilla_django_oidc",
     "vpn",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight after the security headers: no session, no login, no query.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (see below).
+    "csp.middleware.CSPMiddleware",
+    "portal.security_headers.PermissionsPolicyMiddleware",
     # A NUL or non-UTF-8 byte in a query string, form or cookie is a 400 for every page.
     "portal.middleware.UnreadableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -110,6 +119,17 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Persistent connections: each web thread and worker keeps its connection for
+# DATABASE_CONN_MAX_AGE seconds (0 closes it after every request) instead of opening one
+# per request, and checks it before reuse, so a connection the database dropped is
+# replaced rather than failing a page. Peak connections = web processes x threads +
+# workers + cron: see docs/deploy.md.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A database host that does not answer fails a page (and /readyz) within seconds
+    # rather than after the system's TCP timeout; `?connect_timeout=` in the URL wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -118,14 +138,68 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# django-axes refuses a locked-out login before the password is even checked.
+# django-axes refuses a locked-out login before the password is even checked. Staff sign
+# in through the company's single sign-on (OpenID Connect) when it is configured, and
+# with a local password (break-glass) unless LOCAL_PASSWORD_LOGIN is off.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "vpn.sso.StaffOidcBackend",
+    "vpn.sso.LocalPasswordBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "vpn:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Single sign-on (OpenID Connect, mozilla-django-oidc) --------------------------------
+# On when OIDC_RP_CLIENT_ID is set; the provider's endpoints and the client's secret are
+# then required. Users are matched by the OIDC_USERNAME_CLAIM claim, created at their
+# first login, and at every login put in exactly the portal groups that their
+# OIDC_GROUPS_CLAIM claim maps to: OIDC_SE_GROUPS (Solutions engineers) and
+# OIDC_OPS_GROUPS (Ops) list the provider's group names. A user in none is refused.
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_USERNAME_CLAIM = env("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_SE_GROUPS = env.list("OIDC_SE_GROUPS", default=[])
+OIDC_OPS_GROUPS = env.list("OIDC_OPS_GROUPS", default=[])
+# The login page's button: "Sign in with <this>".
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="single sign-on")
+OIDC_USE_PKCE = True
+# A provider that does not answer fails the login in seconds, not minutes.
+OIDC_TIMEOUT = 10
+# mozilla-django-oidc redirects here as is (no URL name).
+LOGIN_REDIRECT_URL_FAILURE = "/login/"
+if OIDC_RP_CLIENT_ID:
+    _oidc_missing = [
+        name
+        for name in (
+            "OIDC_RP_CLIENT_SECRET",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+        )
+        if not globals()[name]
+    ]
+    if _oidc_missing:
+        raise ImproperlyConfigured(
+            f"OIDC_RP_CLIENT_ID is set, so single sign-on needs {', '.join(_oidc_missing)} "
+            "too (see docs/deploy.md)."
+        )
+# Break-glass: local passwords. Off, the login page has no password form, a password
+# posted to it is refused, and the admin's own login page sends people to the portal's.
+LOCAL_PASSWORD_LOGIN = env.bool("LOCAL_PASSWORD_LOGIN", default=True)
+if not LOCAL_PASSWORD_LOGIN and not OIDC_RP_CLIENT_ID:
+    raise ImproperlyConfigured(
+        "LOCAL_PASSWORD_LOGIN is off and single sign-on is not configured "
+        "(OIDC_RP_CLIENT_ID): nobody could log in."
+    )
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -134,7 +208,15 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `collectstatic` (run by `make serve`) gathers them here; WhiteNoise serves them.
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Hashed names (a changed file gets a new URL, so browsers may keep each one for a year)
+# and gzip and Brotli copies made once by collectstatic. With debug on, files are served
+# under their plain names straight from the source folders, without collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # Queue. With RQ_ASYNC off, jobs run in the web process (used by `make run` when no
 # Redis can be had); django-rq enqueues only after the transaction commits.
@@ -271,6 +353,32 @@ LOGGING = {
     },
 }
 
+# --- Security headers -------------------------------------------------------------------
+# Content-Security-Policy (django-csp 4): everything from the portal's own origin, no
+# inline script or style anywhere (scripts and styles are static files; htmx is told not
+# to inject its indicator style), no eval, no plugins, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# No address of the portal (customer links hold tokens) leaves it in a Referer header.
+SECURE_REFERRER_POLICY = "same-origin"
+# Browser features no page of the portal uses, refused to it and to anything it embeds.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
@@ -280,7 +388,6 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
 
 # --- Intake -----------------------------------------------------------------------------

@@ -22,6 +22,15 @@ os.environ["PSK_ENCRYPTION_KEYS"] = "ZmVybmV0LWtleS1vZi10aGUtdGVzdC1zdWl0ZS1vayE
 from portal.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Static files under their plain names, so that the suite needs no collectstatic. The
+# tests of static serving and the browser's CSP walk switch to the production storage
+# (tests/static_support.py), after a collectstatic of their own.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AWS_SANDBOX_STATE_DELAY = 0.0
 

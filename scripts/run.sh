@@ -35,8 +35,8 @@ sandbox_answers() {
 
 # The AWS sandbox (and a private Redis, when one is needed) start before the rest: the
 # demo data is built in the sandbox, and its request shown provisioning waits in the queue.
-# They run in the background until this script ends; the Procfile keeps them too, for
-# `honcho start` on its own.
+# They run in the background until this script ends; Procfile.dev keeps them too, for
+# `honcho -f Procfile.dev start` on its own.
 mkdir -p .run
 background=()
 stop_background() {
@@ -100,4 +100,4 @@ cat <<MSG
 
 MSG
 # shellcheck disable=SC2086
-honcho start $processes
+honcho --procfile Procfile.dev start $processes

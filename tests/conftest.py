@@ -15,6 +15,9 @@ from rq.registry import FailedJobRegistry
 
 from tests.factories import ops_user, se_user
 
+# Static files collected and served as in production, for the tests that need it.
+from tests.static_support import collected_static, production_static  # noqa: F401
+
 
 def service_missing(what: str) -> None:
     """Skip the test, or fail it when services are required."""

@@ -13,6 +13,7 @@ from vpn.permissions import OPS, SOLUTIONS_ENGINEERS
 # Modules whose views may be public: the customer's pages, health, and login pages.
 PUBLIC_VIEW_MODULES = (
     "vpn.views.public",
+    "vpn.views.accounts",
     "vpn.views.customer",
     "django.contrib.auth.views",
     "django.contrib.admin.sites",

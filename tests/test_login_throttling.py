@@ -69,12 +69,13 @@ def test_thirty_wrong_passwords_lock_the_user_at_that_address(user):
     assert "logging in is locked for 15 minutes" in page
     assert "even the right password is refused" in page
 
-    # The right password is refused too, at the page and at the admin's login.
+    # The right password is refused too; the admin's login checks no password at all (it
+    # leads to the portal's login page).
     refused = _login(client, user.username, PASSWORD)
     assert refused.status_code == 429
     assert "Too many failed logins." in refused.content.decode()
     admin = client.post("/admin/login/", {"username": user.username, "password": PASSWORD})
-    assert admin.status_code == 429
+    assert admin.status_code == 302 and admin["Location"] == "/login/"
     assert not _logged_in(client)
 
     # Locked for that user at that address only.

@@ -55,7 +55,16 @@ CELL_VALUES = {
     "shell access",
 }
 # URLs every visitor may open: they are no action of the matrix.
-PUBLIC_URL_NAMES = {"health", "login", "logout", "favicon"}
+PUBLIC_URL_NAMES = {
+    "health",
+    "ready",
+    "login",
+    "logout",
+    "favicon",
+    "admin_login",
+    "oidc_authentication_init",
+    "oidc_authentication_callback",
+}
 
 
 @dataclass(frozen=True)

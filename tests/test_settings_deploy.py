@@ -5,43 +5,18 @@ Each test starts Django in a subprocess with a clean environment (only what the 
 names), as a deployment that forgot a variable would.
 """
 
-import os
-import subprocess
-import sys
-
 import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
+
+from tests.deploy_support import production_env, run_python
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
 DEV_PSK_KEY = "ZGV2LW9ubHktcHNrLWtleS1kby1ub3QtdXNlLTEyMzQ="
 
 
-def _production_env(**variables: str) -> dict[str, str]:
-    """The variables a deployment must set, and nothing from the test run's environment."""
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DJANGO_SECRET_KEY": Fernet.generate_key().decode() * 2,
-        "PSK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "DJANGO_ALLOWED_HOSTS": "vpn.example.com",
-        **variables,
-    }
-
-
-def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def _settings_value(expression: str, env: dict[str, str]) -> str:
-    result = _run(
+    result = run_python(
         "-c",
         f"import django; django.setup(); from django.conf import settings; print({expression})",
         env=env,
@@ -51,23 +26,23 @@ def _settings_value(expression: str, env: dict[str, str]) -> str:
 
 
 def test_check_deploy_is_clean_with_debug_unset():
-    env = _production_env()
+    env = production_env()
     assert "DJANGO_DEBUG" not in env
-    result = _run("manage.py", "check", "--deploy", "--fail-level", "DEBUG", env=env)
+    result = run_python("manage.py", "check", "--deploy", "--fail-level", "DEBUG", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
 def test_debug_is_off_unless_turned_on():
-    assert _settings_value("settings.DEBUG", _production_env()) == "False"
-    assert _settings_value("settings.DEBUG", _production_env(DJANGO_DEBUG="true")) == "True"
+    assert _settings_value("settings.DEBUG", production_env()) == "False"
+    assert _settings_value("settings.DEBUG", production_env(DJANGO_DEBUG="true")) == "True"
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "PSK_ENCRYPTION_KEYS"])
 def test_without_debug_a_missing_key_stops_the_portal_naming_it(missing):
-    env = _production_env()
+    env = production_env()
     del env[missing]
-    result = _run("manage.py", "check", env=env)
+    result = run_python("manage.py", "check", env=env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert f"{missing} is not set" in result.stderr
@@ -83,13 +58,13 @@ def test_without_debug_a_missing_key_stops_the_portal_naming_it(missing):
     ],
 )
 def test_without_debug_the_repositorys_development_keys_are_refused(variable, committed_value):
-    result = _run("manage.py", "check", env=_production_env(**{variable: committed_value}))
+    result = run_python("manage.py", "check", env=production_env(**{variable: committed_value}))
     assert result.returncode != 0
     assert f"{variable} holds the development value" in result.stderr
 
 
 def test_debug_uses_the_development_keys_when_none_are_set():
-    env = _production_env(DJANGO_DEBUG="true")
+    env = production_env(DJANGO_DEBUG="true")
     del env["DJANGO_SECRET_KEY"], env["PSK_ENCRYPTION_KEYS"]
     assert _settings_value("settings.SECRET_KEY", env) == DEV_SECRET_KEY
     assert _settings_value("settings.PSK_ENCRYPTION_KEYS", env) == f"['{DEV_PSK_KEY}']"
@@ -118,7 +93,7 @@ def test_the_test_suite_runs_without_debug_and_with_keys_of_its_own():
     ],
 )
 def test_the_cache_is_redis_beside_the_queue(variables, backend, location):
-    env = _production_env(**variables)
+    env = production_env(**variables)
     configured = _settings_value(
         "settings.CACHES['default']['BACKEND'], settings.CACHES['default'].get('LOCATION', '')",
         env,
@@ -128,7 +103,7 @@ def test_the_cache_is_redis_beside_the_queue(variables, backend, location):
 
 
 def test_a_cache_on_the_queues_database_is_refused():
-    env = _production_env(REDIS_URL="redis://127.0.0.1:6379/2", CACHE_URL="redis://127.0.0.1/2")
-    result = _run("manage.py", "check", env=env)
+    env = production_env(REDIS_URL="redis://127.0.0.1:6379/2", CACHE_URL="redis://127.0.0.1/2")
+    result = run_python("manage.py", "check", env=env)
     assert result.returncode != 0
     assert "The cache would share the queue's Redis database" in result.stderr

@@ -247,7 +247,7 @@ def test_customer_link_shows_status_without_internal_data(aws_sandbox, settings)
     assert "secret detail" not in html and "may be a few minutes old" in html
     assert "Refresh now" not in html and "/requests/" not in html
     # It updates itself, gently, and only while visible.
-    assert "every 15s [document.visibilityState === 'visible']" in html
+    assert 'hx-trigger="every 15s" data-poll-while-visible' in html
 
 
 def test_customer_polls_have_a_budget_of_their_own(settings):

@@ -2,7 +2,8 @@
 
 Pre-shared keys are stored as Fernet tokens made with the first key of the
 `PSK_ENCRYPTION_KEYS` setting; every key in that list can decrypt, so a key can be
-rotated by putting a new one first and re-saving the rows.
+rotated by putting a new one first and re-encrypting the rows
+(`python manage.py vpn_rotate_encryption_key`, vpn.services.encryption).
 """
 
 from functools import cache
@@ -38,6 +39,16 @@ def decrypt_text(token: str) -> str:
         raise ImproperlyConfigured(
             "A stored secret cannot be decrypted with any key in PSK_ENCRYPTION_KEYS."
         ) from exc
+
+
+def encrypted_with_newest_key(token: str) -> bool:
+    """Whether `token` was made with the first (newest) key of `PSK_ENCRYPTION_KEYS`."""
+    newest = _fernet(tuple(settings.PSK_ENCRYPTION_KEYS[:1]))
+    try:
+        newest.decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 class EncryptedTextField(models.TextField):

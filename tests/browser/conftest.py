@@ -73,3 +73,24 @@ def login(page, live_server):
         page.wait_for_url(f"{live_server.url}/")
 
     return log_in
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(live_server, tmp_path_factory):
+    """A real OpenID provider in a second process, for the whole session (tests/oidc_provider)."""
+    from tests.oidc_support import provider_start, provider_stop
+
+    provider = provider_start(
+        redirect_uri=f"{live_server.url}/oidc/callback/",
+        folder=tmp_path_factory.mktemp("oidc-provider"),
+    )
+    yield provider
+    provider_stop(provider)
+
+
+@pytest.fixture
+def sso(oidc_provider, settings):
+    """The portal set up for single sign-on through the tests' provider."""
+    for name, value in oidc_provider.portal_settings().items():
+        setattr(settings, name, value)
+    return oidc_provider

@@ -22,8 +22,9 @@ def test_detail_page_updates_itself_while_jobs_provision(
 
     assert run_jobs() == 0  # a real RQ worker provisions against the sandbox meanwhile
 
+    # A function, not an expression: the page's CSP refuses the eval an expression needs.
     page.wait_for_function(
-        "document.querySelector('#live-stage .badge').innerText === 'Waiting for customer'",
+        "() => document.querySelector('#live-stage .badge').innerText === 'Waiting for customer'",
         timeout=60_000,  # a guard against a page that never updates, not a measure
     )
     assert page.evaluate("window.loadedOnce") is True
