@@ -28,6 +28,7 @@ from vpn.models import (
     VpnRequest,
 )
 from vpn.permissions import user_may
+from vpn.selectors.changes import change_timeline
 from vpn.selectors.status import with_redundancy_risk
 
 # Named groups of stages offered by the dashboard's stage filter.
@@ -137,7 +138,8 @@ class TimelineEvent:
 
 def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
     """Stage moves, AWS resources created and deleted, each retry of a step after a
-    transient AWS error, the customer's confirmation and the latest tunnel status
+    transient AWS error, the customer's confirmation, the changes made to the live VPN
+    (proposed, applied, their AWS calls, how they ended) and the latest tunnel status
     changes, newest first."""
     events = [
         TimelineEvent(
@@ -179,6 +181,7 @@ def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
                 note=retry.error,
             )
         )
+    events += [TimelineEvent(**event) for event in change_timeline(request=request)]
     if request.customer_confirmed_at:
         events.append(
             TimelineEvent(
