@@ -998,7 +998,8 @@ def _values_of(change: VpnChange) -> dict:
             tunnels = after["tunnels"]
             return {"tunnels": "all" if len(tunnels) == 2 else tunnels[0]}
         case ChangeKind.TUNNEL_OPTIONS:
-            return {name: value for name, value in after.items() if name in TUNNEL_OPTIONS}
+            profile = after["profile"]
+            return {"ike_version": profile["ike_version"], **profile["options"]}
         case ChangeKind.NAT:
             return {"nat": "on" if after["nat"] else "off"}
         case ChangeKind.TUNNEL_COUNT:
@@ -1214,7 +1215,7 @@ def _advance(run: ChangeRun) -> str:
                     + pack_note
                 ),
             )
-            if used:
+            if used and not confirmation_awaited(change):
                 return ACTED
             continue
         # WAIT: the step's tunnels in use must be UP again.
