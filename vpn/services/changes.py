@@ -211,9 +211,12 @@ class ChangeRun:
         found = self.call(
             "DescribeVpnConnections", aws.vpn_connections_describe, ids=[self.connection_id]
         )
-        if not found:
+        if not found or found[0].state in ("deleting", "deleted"):
+            state = found[0].state if found else "gone"
             raise aws.PermanentAwsError(
-                "DescribeVpnConnections", "NotFound", f"{self.connection_id} does not exist."
+                "DescribeVpnConnections",
+                "InvalidVpnConnectionID.NotFound",
+                f"The VPN connection {self.connection_id} is {state} in AWS.",
             )
         return found[0]
 
