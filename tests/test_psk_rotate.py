@@ -64,7 +64,7 @@ def test_rotation_changes_the_key_in_aws_stores_it_and_reissues_the_pack(aws_san
 def test_rotation_says_the_impact_and_changes_nothing_without_confirm(aws_sandbox):
     request = live_vpn(aws_sandbox)
     keys = _aws_keys(aws_sandbox, request)
-    with pytest.raises(CommandError, match="Tunnel 1 drops for a few minutes.*--confirm"):
+    with pytest.raises(CommandError, match=r"Tunnel 1 drops for a few minutes.*--confirm"):
         _rotate(request.pk, "--tunnel", 1)
     assert _aws_keys(aws_sandbox, request) == keys
     assert not VpnChange.objects.exists()
@@ -93,7 +93,7 @@ def test_aws_refusing_the_change_changes_nothing(aws_sandbox):
     # The connection is gone in AWS: the change stops with AWS's reason.
     aws_sandbox.ec2(request.region).delete_vpn_connection(VpnConnectionId=connection_id(request))
 
-    with pytest.raises(CommandError, match="stopped. .*AWS refused it"):
+    with pytest.raises(CommandError, match=r"stopped\. .*AWS refused it"):
         _rotate(request.pk, "--tunnel", 2, "--confirm")
     assert dict(request.tunnels.values_list("position", "psk")) == keys
     assert not ConfigPack.objects.filter(request=request).exists()
