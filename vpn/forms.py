@@ -171,6 +171,9 @@ class ChangeForm(forms.Form):
         max_length=1000,
         widget=forms.TextInput(attrs={"placeholder": "e.g. the customer's ticket 4711"}),
         help_text="Why the change is made: recorded with it, and told to the customer.",
+        error_messages={
+            "required": "Say why the change is made: a reason is required, and recorded."
+        },
     )
 
     def __init__(self, *args, vpn_request: VpnRequest, **kwargs):
