@@ -68,7 +68,12 @@ from vpn.models import (
 from vpn.permissions import user_may
 from vpn.services import allocation, provisioning
 from vpn.services.notifications import email_queue, emails_send
-from vpn.services.packs import PackNotReady, PackParameterError, config_pack_render
+from vpn.services.packs import (
+    PackNotReady,
+    PackParameterError,
+    PackRenderConflict,
+    config_pack_render,
+)
 from vpn.tunnel_profile import (
     TUNNEL_OPTIONS,
     tunnel_options_check,
@@ -938,6 +943,7 @@ def change_apply(
             before, _ = _still_valid(handler, request, change)
             change.before = before
         change.state = ChangeState.APPLYING
+        change.progress += 1  # a run of the job from before this no longer writes
         change.checks = 0
         change.transient_errors = 0
         change.impact = impact.words
@@ -1037,6 +1043,7 @@ def change_confirm_tunnel(
         )
         change.message = f"{who} recorded that the customer configured {_tunnels_words(waiting)}."
         change.state = ChangeState.APPLYING
+        change.progress += 1
         change.save()
         if queue:
             events.job_enqueue("vpn.jobs.change_advance", change.pk)
@@ -1086,6 +1093,7 @@ def change_cancel(
             else ""
         )
         change.state = ChangeState.CANCELLED
+        change.progress += 1  # a check of the job under way no longer writes
         change.finished_at = timezone.now()
         change.save()
     return change
@@ -1157,6 +1165,11 @@ def change_advance(*, change_id: int) -> str:
         return _fail(change, f"AWS refused it, and the change stops here: {exc}")
     except (ChangeRefused, allocation.AllocationError) as exc:
         return _fail(change, f"The change stops here: {exc}")
+    except Exception as exc:
+        # A bug or a lost database: the change says so (and can be retried) rather than
+        # staying "applying" for ever; the job fails too, for the RQ dashboard.
+        _fail(change, f"The change stopped on an unexpected error: {type(exc).__name__}: {exc}")
+        raise
 
 
 def _save(change: VpnChange, progress: int, **fields) -> bool:
@@ -1358,7 +1371,7 @@ def _pack_issue(run: ChangeRun, handler: ChangeHandler) -> str:
     reason = _pack_reason(run, handler)
     try:
         pack = config_pack_render(request_id=run.request.pk, reason=reason)
-    except (PackNotReady, PackParameterError) as exc:
+    except (PackNotReady, PackParameterError, PackRenderConflict) as exc:
         logger.warning("%s: no pack for %s: %s", run.request.reference, run.change.reference, exc)
         return f" The config pack could not be issued: {exc}"
     if pack is None:

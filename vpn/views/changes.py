@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import DetailView, FormView, View
 
-from vpn.choices import ChangeKind
+from vpn.choices import ChangeKind, ChangeState
 from vpn.forms import CHANGE_FORMS, ChangeApplyForm
 from vpn.models import VpnChange, VpnRequest
 from vpn.permissions import RoleRequiredMixin
@@ -123,7 +123,9 @@ class ChangeApplyView(RoleRequiredMixin, View):
         form = ChangeApplyForm(request.POST)
         confirmed = form.is_valid() and form.cleaned_data["confirm"]
         try:
-            if changes.confirmation_awaited(change) and change.state == "waiting_for_tunnel":
+            if change.state == ChangeState.WAITING_FOR_TUNNEL and changes.confirmation_awaited(
+                change
+            ):
                 changes.change_confirm_tunnel(change_id=change.pk, user=request.user)
                 messages.success(
                     request, f"{change.reference}: the customer's confirmation is recorded."
