@@ -9,6 +9,7 @@ from django.urls import reverse
 from vpn.choices import ACTIVE_CHANGE_STATES, OPERATIONAL_STAGES, ChangeKind, ChangeState, Routing
 from vpn.models import VpnChange, VpnRequest
 from vpn.permissions import user_may
+from vpn.tunnel_profile import TUNNEL_OPTIONS
 
 # The card lists at most this many of the request's latest changes.
 CHANGES_SHOWN = 10
@@ -123,7 +124,8 @@ def _before_after(change: VpnChange) -> list[tuple[str, str, str]]:
     for key in dict.fromkeys([*change.before, *change.after]):
         if key in ("profile", "cidr", "customer_gateway_id"):
             continue
-        label = key.replace("_", " ").capitalize()
+        option = TUNNEL_OPTIONS.get(key)
+        label = option.label if option else key.replace("_", " ").capitalize()
         rows.append(
             (
                 label,
