@@ -288,6 +288,13 @@ PROVISION_POLL_SECONDS = env.int("PROVISION_POLL_SECONDS", default=10)
 # Pauses before RQ runs a step again after a transient failure; then the request fails.
 PROVISION_RETRY_INTERVALS = env.list("PROVISION_RETRY_INTERVALS", cast=int, default=[15, 60, 300])
 
+# Changes to live VPNs (vpn.services.changes): how long a change waits for a tunnel it
+# changed to be UP again (counted in checks, one per PROVISION_POLL_SECONDS) before it
+# stops, leaving the next tunnel untouched; how many transient AWS errors in a row it
+# rides out.
+CHANGE_TUNNEL_WAIT_SECONDS = env.int("CHANGE_TUNNEL_WAIT_SECONDS", default=1800)
+CHANGE_TRANSIENT_ERRORS = env.int("CHANGE_TRANSIENT_ERRORS", default=5)
+
 # Tunnel status (vpn.services.status): how often the periodic refresh asks AWS; how long a
 # tunnel must stay down (or back up) before anyone is emailed, so that a flapping tunnel
 # sends nothing until it settles; how often open pages poll the stored status.

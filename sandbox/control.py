@@ -10,6 +10,11 @@
 * ``POST /_sandbox/hold`` ``{"after_calls": N}``, ``GET`` (``?wait=S`` to wait until an
   answer is held) and ``DELETE``: hold back the answer of the Nth AWS call from now (it
   takes effect; its caller never hears), for crash tests.
+* ``POST /_sandbox/tunnel-hold`` ``{"vpn_connection_id", "outside_ip", "held": true}``:
+  hold a tunnel DOWN whatever its status (a customer's device without the new key), or
+  (``false``) let it report its own status again.
+* ``GET /_sandbox/all-tunnels-down?vpn_connection_id=ID&since=ISO``: whether the
+  connection's telemetry has shown every tunnel DOWN at once since that moment, and when.
 """
 
 import json
@@ -68,6 +73,8 @@ class ControlApi:
             ("DELETE", "/_sandbox/hold"): self.hold_release,
             ("GET", "/_sandbox/state-delay"): self.state_delay,
             ("POST", "/_sandbox/state-delay"): self.state_delay_set,
+            ("POST", "/_sandbox/tunnel-hold"): self.tunnel_hold,
+            ("GET", "/_sandbox/all-tunnels-down"): self.all_tunnels_down,
         }
 
     def handle(self, request: Request) -> Response:
@@ -116,6 +123,53 @@ class ControlApi:
                 "message": tunnel.status_message,
                 "accepted_route_count": tunnel.accepted_route_count,
                 "last_status_change": tunnel.last_status_change.isoformat(),
+            }
+        )
+
+    def tunnel_hold(self, request: Request) -> Response:
+        """Hold a tunnel DOWN, or release it to report its own status again."""
+        payload = _body(request)
+        connection_id = payload.get("vpn_connection_id")
+        outside_ip = payload.get("outside_ip")
+        held = payload.get("held")
+        if not isinstance(connection_id, str) or not isinstance(outside_ip, str):
+            raise ControlError(400, "'vpn_connection_id' and 'outside_ip' must be strings")
+        if not isinstance(held, bool):
+            raise ControlError(400, "'held' must be true or false")
+        try:
+            tunnel = self.state.vpn.hold_down(connection_id, outside_ip, held)
+        except LookupError:
+            raise ControlError(
+                404, f"no tunnel {outside_ip} on VPN connection {connection_id}"
+            ) from None
+        return _json(
+            {
+                "vpn_connection_id": connection_id,
+                "outside_ip": tunnel.outside_ip,
+                "held": tunnel.held_down,
+                "status": tunnel.reported,
+                "last_status_change": tunnel.last_status_change.isoformat(),
+            }
+        )
+
+    def all_tunnels_down(self, request: Request) -> Response:
+        """Whether every tunnel of a connection reported DOWN at once since a moment."""
+        connection_id = request.args.get("vpn_connection_id", "")
+        since = _past_time(request.args.get("since"), "since")
+        if since is None:
+            raise ControlError(400, "'since' is required: an ISO 8601 time with its UTC offset")
+        connection = self.state.vpn.connections.get(connection_id)
+        if connection is None:
+            raise ControlError(404, f"no VPN connection {connection_id}")
+        periods = connection.all_down_since(since)
+        return _json(
+            {
+                "vpn_connection_id": connection_id,
+                "since": since.isoformat(),
+                "all_down": bool(periods),
+                "periods": [
+                    [start.isoformat(), end.isoformat() if end else None] for start, end in periods
+                ],
             }
         )
 

@@ -186,7 +186,7 @@ class SandboxVpnConnection(TaggedEC2Resource):
     @property
     def customer_gateway_configuration(self) -> str | None:
         """The configuration document, present only while pending or available (as AWS)."""
-        if self.record.state in ("pending", "available"):
+        if self.record.state in ("pending", "available", "modifying"):
             return gateway_config.render(self.record)
         return None
 
@@ -529,8 +529,41 @@ class SandboxEC2Response(EC2Response):
         self.sandbox.vpn.remove_route(view.record, self._get_param("DestinationCidrBlock"))
         return EmptyResult()
 
+    def modify_vpn_connection(self) -> ActionResult:
+        """Move the connection onto another customer gateway; the AWS side (outside IPs,
+        keys, tunnel options) stays as it was, and both tunnels are down meanwhile.
+
+        Moving it to another VPN or transit gateway is not emulated.
+        """
+        view = self._vpn_view(self._get_param("VpnConnectionId"))
+        for name in ("VpnGatewayId", "TransitGatewayId"):
+            if self._get_param(name) is not None:
+                raise invalid_parameter(f"The sandbox does not emulate changing {name}.")
+        gateway_id = self._get_param("CustomerGatewayId")
+        if gateway_id is None:
+            raise ApiError(
+                "MissingParameter",
+                "The request must contain the parameter customerGatewayId, vpnGatewayId or "
+                "transitGatewayId",
+            )
+        gateway = self.ec2_backend.get_customer_gateway(gateway_id)
+        if gateway.state != "available":
+            raise ApiError(
+                "InvalidCustomerGatewayState",
+                f"The customer gateway {gateway.id} is not available.",
+            )
+        self.sandbox.vpn.modify_customer_gateway(
+            view.record,
+            customer_gateway_id=gateway.id,
+            ip=gateway.ip_address,
+            asn=gateway.bgp_asn,
+        )
+        view.customer_gateway_id = gateway.id
+        return ActionResult({"VpnConnection": view})
+
     def modify_vpn_tunnel_options(self) -> ActionResult:
-        """Change one tunnel's options (PSK rotation among them)."""
+        """Change one tunnel's options (PSK rotation among them); that tunnel is down, and
+        the connection ``modifying``, while AWS applies them."""
         view = self._vpn_view(self._get_param("VpnConnectionId"))
         self.sandbox.vpn.modify_tunnel(
             view.record,

@@ -6,6 +6,14 @@ link-local "inside" addresses, a pre-shared key and a set of IKE/IPsec parameter
 remembers the connection-level options, static routes and per-tunnel status. This
 module holds that data in plain Python (no moto here), keyed the way
 ``DescribeVpnConnections`` names it, so it can be handed to the API serializer as is.
+
+A tunnel's telemetry reports DOWN while AWS applies a modification to it
+(``ModifyVpnTunnelOptions`` takes that tunnel, ``ModifyVpnConnection`` and
+``ModifyVpnConnectionOptions`` both; the connection is ``modifying`` meanwhile, and a
+second modification is refused) and while a test holds it down (a customer whose device
+does not have the new values yet); otherwise it reports the status the control API last
+set. Each connection keeps the periods in which its telemetry showed every tunnel DOWN
+at once, so that a test can ask whether traffic ever lost its last path.
 """
 
 import copy
@@ -110,7 +118,12 @@ def settings_from_request(spec: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class Tunnel:
-    """One of the two IPsec tunnels of a VPN connection."""
+    """One of the two IPsec tunnels of a VPN connection.
+
+    ``status`` is what the IKE (or BGP) session would be, as the control API sets it;
+    ``reported`` what the telemetry shows, DOWN while ``applying`` a modification or
+    ``held_down``.
+    """
 
     outside_ip: str
     inside_cidr: str
@@ -120,6 +133,14 @@ class Tunnel:
     status_message: str = ""
     last_status_change: datetime = field(default_factory=_now)
     accepted_route_count: int = 0
+    applying: bool = False
+    held_down: bool = False
+    reported: str = "DOWN"
+
+    @property
+    def reported_status(self) -> str:
+        """What the telemetry should show now."""
+        return "DOWN" if self.applying or self.held_down else self.status
 
     @property
     def aws_inside_ip(self) -> str:
@@ -148,7 +169,7 @@ class Tunnel:
         """The tunnel as a ``VgwTelemetry`` entry."""
         return {
             "OutsideIpAddress": self.outside_ip,
-            "Status": self.status,
+            "Status": self.reported,
             "StatusMessage": self.status_message,
             "LastStatusChange": self.last_status_change,
             "AcceptedRouteCount": self.accepted_route_count,
@@ -184,6 +205,35 @@ class VpnConnection:
     transit_gateway_id: str | None = None
     routes: dict[str, StaticRoute] = field(default_factory=dict)
     state: str = "pending"
+    # [start, end] of each period in which every tunnel reported DOWN (end None: now).
+    all_down_periods: list[list[datetime | None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.observe()
+
+    def observe(self) -> None:
+        """Bring the telemetry up to date after anything that may change it: a tunnel
+        whose reported status changes gets a new ``LastStatusChange`` (and loses its old
+        message, as in AWS), and the periods of all tunnels DOWN are extended."""
+        now = _now()
+        for tunnel in self.tunnels:
+            status = tunnel.reported_status
+            if status != tunnel.reported:
+                tunnel.reported = status
+                tunnel.last_status_change = now
+                tunnel.status_message = ""
+        all_down = all(tunnel.reported == "DOWN" for tunnel in self.tunnels)
+        open_period = bool(self.all_down_periods) and self.all_down_periods[-1][1] is None
+        if all_down and not open_period:
+            self.all_down_periods.append([now, None])
+        elif not all_down and open_period:
+            self.all_down_periods[-1][1] = now
+
+    def all_down_since(self, since: datetime) -> list[list[datetime | None]]:
+        """The periods of every tunnel DOWN at once that reach past ``since``."""
+        return [
+            period for period in self.all_down_periods if period[1] is None or period[1] >= since
+        ]
 
     @property
     def static_routes_only(self) -> bool:
@@ -368,13 +418,53 @@ class VpnRegistry:
             in_use = self.inside_cidrs_in_use(connection.gateway_id, ignore=tunnel)
             cidr = check_inside_cidr(spec["TunnelInsideCidr"], in_use)
         tunnel.settings, tunnel.pre_shared_key, tunnel.inside_cidr = settings, key, cidr
+        self._modifying(connection, [tunnel])
         return tunnel
 
-    @staticmethod
-    def modify_options(connection: VpnConnection, changes: dict[str, Any]) -> None:
-        """Apply a ``ModifyVpnConnectionOptions`` request (the network CIDRs)."""
+    def modify_options(self, connection: VpnConnection, changes: dict[str, Any]) -> None:
+        """Apply a ``ModifyVpnConnectionOptions`` request (the network CIDRs): both tunnels
+        are briefly unavailable, as in AWS."""
         _require_available(connection)
         connection.options = _checked_network_cidrs({**connection.options, **changes})
+        self._modifying(connection, connection.tunnels)
+
+    def modify_customer_gateway(
+        self, connection: VpnConnection, *, customer_gateway_id: str, ip: str, asn: str
+    ) -> None:
+        """Apply a ``ModifyVpnConnection`` onto another customer gateway.
+
+        As AWS documents it, the AWS side stays as it was (the tunnels' outside IPs, keys,
+        inside CIDRs and options); both tunnels are down while AWS provisions the new
+        endpoints.
+        """
+        _require_available(connection)
+        connection.customer_gateway_id = customer_gateway_id
+        connection.customer_gateway_ip = ip
+        connection.customer_asn = str(asn)
+        self._modifying(connection, connection.tunnels)
+
+    def _modifying(self, connection: VpnConnection, tunnels: list[Tunnel]) -> None:
+        """The connection is ``modifying`` and ``tunnels`` DOWN until the delay has passed;
+        then the tunnels report their own status again."""
+        for tunnel in tunnels:
+            tunnel.applying = True
+        connection.observe()
+
+        def applied() -> None:
+            for tunnel in tunnels:
+                tunnel.applying = False
+            connection.observe()
+
+        self.lifecycle.transition(connection, "modifying", "available", on_settled=applied)
+
+    def hold_down(self, connection_id: str, outside_ip: str, held: bool) -> Tunnel:
+        """Hold a tunnel DOWN (as a customer's device without the new values), or let it
+        report its own status again. ``LookupError`` if there is no such tunnel."""
+        connection = self.connections[connection_id]
+        tunnel = connection.tunnel(outside_ip)
+        tunnel.held_down = held
+        connection.observe()
+        return tunnel
 
     def add_route(self, connection: VpnConnection, destination: str) -> StaticRoute:
         """Add a static route; adding one that exists changes nothing."""
@@ -417,12 +507,12 @@ class VpnRegistry:
         if it had changed then; without it a change of status is dated now.
         ``LookupError`` if the connection or the tunnel does not exist.
         """
-        tunnel = self.connections[connection_id].tunnel(outside_ip)  # KeyError: a LookupError
-        if status != tunnel.status:
-            tunnel.status = status
-            tunnel.last_status_change = _now()
-            # AWS reports a new message with a new status; an old one never lingers.
-            tunnel.status_message = ""
+        connection = self.connections[connection_id]  # KeyError: a LookupError
+        tunnel = connection.tunnel(outside_ip)
+        tunnel.status = status
+        # A change of what the telemetry reports is dated now, and clears the message
+        # (AWS reports a new message with a new status; an old one never lingers).
+        connection.observe()
         if since is not None:
             tunnel.last_status_change = since
         if message is not None:
@@ -445,6 +535,14 @@ def _checked_network_cidrs(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _invalid_state(connection: VpnConnection) -> ApiError:
+    if connection.state == "modifying":
+        # AWS applies one modification at a time; the documented code for a resource in
+        # the wrong state for the request.
+        return ApiError(
+            "IncorrectState",
+            f"The VPN connection {connection.id} is being modified; wait until its current "
+            "modification is complete (state available) before modifying it again.",
+        )
     return ApiError(
         "InvalidVpnConnection.InvalidState",
         f"The VPN connection {connection.id} is in the {connection.state} state and cannot "

@@ -31,6 +31,8 @@ from vpn.models import (
     StatusRefresh,
     StepRetry,
     TunnelStatusChange,
+    VpnChange,
+    VpnChangeCall,
     VpnRequest,
 )
 
@@ -127,6 +129,27 @@ def world(db):
     )
     RequestEvent.objects.create(
         request=requests["draft"], kind="link_resent", link=link, actor_label="walk"
+    )
+    change = VpnChange.objects.create(
+        request=live,
+        kind="rotate_psk",
+        reason="Yearly rotation",
+        summary="new pre-shared key for tunnels 1 and 2",
+        before={"tunnels": [1, 2]},
+        after={"tunnels": [1, 2]},
+        state="waiting_for_tunnel",
+        plan=[[1], [2]],
+        phase="wait",
+        tunnel=1,
+        proposed_label="vpn_change",
+    )
+    VpnChangeCall.objects.create(
+        change=change,
+        operation="ModifyVpnTunnelOptions",
+        tunnel=1,
+        parameters={"options": {"PreSharedKey": "REDACTED"}},
+        ok=True,
+        outcome="vpn-0abc available",
     )
     return requests
 

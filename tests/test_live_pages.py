@@ -21,6 +21,7 @@ LIVE_PANELS = (
     "live-connection",
     "links",
     "live-tunnels",
+    "live-changes",
     "live-pack",
     "live-activity",
 )

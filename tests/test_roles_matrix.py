@@ -29,7 +29,7 @@ from tests.config_pack_support import connection_request
 from tests.factories import UserFactory, VpnRequestFactory, ops_user, se_user
 from tests.intake_data import FORM_BGP, ORG_ID, PUBLIC_IP
 from vpn import permissions
-from vpn.choices import Stage
+from vpn.choices import ChangeKind, ChangeState, Stage
 from vpn.models import (
     ConfigPack,
     IntakeLink,
@@ -37,9 +37,11 @@ from vpn.models import (
     PackDownload,
     PackVariant,
     StageTransition,
+    VpnChange,
     VpnRequest,
 )
 from vpn.packs.contract import PackParameters
+from vpn.services.changes import change_propose
 from vpn.services.intake import intake_link_create
 
 ROLES_DOC = Path(settings.BASE_DIR) / "docs" / "roles.md"
@@ -474,6 +476,66 @@ def _psk_on_pages(actor: Actor) -> Outcome:
     return Outcome(None, any(key in body for key in keys for body in bodies))
 
 
+# --- Changes to a live VPN: what each kind's form posts, on a request it fits ------------
+
+CHANGE_PROPOSALS: dict[str, tuple[Callable[[], VpnRequest], dict]] = {
+    ChangeKind.ADD_SUBNET: (connection_request, {"cidr": "10.99.0.0/24"}),
+    ChangeKind.REMOVE_SUBNET: (connection_request, {"cidr": "192.168.50.0/24"}),
+    ChangeKind.CUSTOMER_GATEWAY: (connection_request, {"ip": "52.94.12.99"}),
+    ChangeKind.ROTATE_PSK: (connection_request, {"tunnels": "all"}),
+    ChangeKind.TUNNEL_OPTIONS: (connection_request, {"phase1_encryption": "AES128"}),
+    ChangeKind.NAT: (connection_request, {"nat": "on"}),
+    ChangeKind.TUNNEL_COUNT: (lambda: connection_request(tunnel_count=1), {"tunnels": "2"}),
+}
+
+
+def _proposed(kind: str = ChangeKind.ADD_SUBNET) -> VpnChange:
+    """A change proposed (from a shell) on a request it fits."""
+    make, values = CHANGE_PROPOSALS[kind]
+    return change_propose(
+        request_id=make().pk, kind=kind, values=values, reason="Ticket 4711", label="matrix"
+    )
+
+
+def _change_page(actor: Actor) -> Outcome:
+    change = _proposed()
+    response = actor.client.get(f"/changes/{change.pk}/")
+    return Outcome(
+        response, response.status_code == 200 and change.reference in response.content.decode()
+    )
+
+
+def _change_cancel(actor: Actor) -> Outcome:
+    change = _proposed()
+    response = actor.client.post(f"/changes/{change.pk}/cancel/")
+    change.refresh_from_db()
+    return Outcome(response, change.state == ChangeState.CANCELLED)
+
+
+def _change_propose(kind: str) -> Callable[[Actor], Outcome]:
+    def perform(actor: Actor) -> Outcome:
+        make, values = CHANGE_PROPOSALS[kind]
+        vpn_request = make()
+        slug = kind.replace("_", "-")
+        response = actor.client.post(
+            f"/requests/{vpn_request.pk}/changes/{slug}/", {**values, "reason": "Ticket 4711"}
+        )
+        return Outcome(response, VpnChange.objects.filter(request=vpn_request, kind=kind).exists())
+
+    return perform
+
+
+def _change_apply(kind: str) -> Callable[[Actor], Outcome]:
+    def perform(actor: Actor) -> Outcome:
+        change = _proposed(kind)
+        slug = kind.replace("_", "-")
+        response = actor.client.post(f"/changes/{change.pk}/apply/{slug}/", {"confirm": "on"})
+        change.refresh_from_db()
+        return Outcome(response, change.state == ChangeState.APPLYING)
+
+    return perform
+
+
 def _admin_action(name: str) -> Callable[[Actor], Outcome]:
     """Post the admin action `name` to its model's changelist, on one row made for it."""
 
@@ -553,6 +615,10 @@ PERFORMERS: dict[str, Callable[..., Outcome]] = {
     "vpn:configpack_renumbered": _renumbered_download,
     "vpn:configpack_reveal": _reveal,
     "every page": _psk_on_pages,
+    "vpn:change_detail": _change_page,
+    "vpn:change_cancel": _change_cancel,
+    **{f"vpn:change_propose_{kind}": _change_propose(kind) for kind in ChangeKind},
+    **{f"vpn:change_apply_{kind}": _change_apply(kind) for kind in ChangeKind},
 }
 
 

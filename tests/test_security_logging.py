@@ -30,8 +30,8 @@ from tests.factories import VpnRequestFactory
 from tests.status_support import bring_live, live_vpn
 from vpn.choices import Routing, Stage
 from vpn.models import IntakeLink, Tunnel
+from vpn.services.changes import change_apply, change_propose, change_run_here
 from vpn.services.intake import intake_link_create, intake_link_revoke
-from vpn.services.psk import psk_rotate
 from vpn.services.stages import request_move
 from vpn.services.status import status_refresh
 
@@ -140,6 +140,20 @@ def _psks() -> set[str]:
     return psks
 
 
+def _rotate(request, position: int) -> None:
+    """Give a tunnel a new key through a change, run here (it then waits for the
+    customer, the tunnel never having been up)."""
+    change = change_propose(
+        request_id=request.pk,
+        kind="rotate_psk",
+        values={"tunnels": position},
+        reason="test",
+        label="test",
+    )
+    change_apply(change_id=change.pk, label="test", confirmed=True, queue=False)
+    change_run_here(change_id=change.pk, sleep=pytest.fail)
+
+
 def _assert_nothing_secret(text: str, secrets_: set[str]) -> None:
     leaked = sorted(secret for secret in secrets_ if secret in text)
     assert not leaked, f"{len(leaked)} secrets in the log, e.g. …{leaked[0][-6:]}"
@@ -162,7 +176,7 @@ def test_provisioning_status_and_customer_link_log_no_secret(
     request.refresh_from_db()
     assert request.stage == Stage.AWAITING_CUSTOMER, request.failure_message
     psks = _psks()
-    psk_rotate(request_id=request.pk, position=1, actor_label="test")
+    _rotate(request, 1)
     psks |= _psks()
     assert len(psks) == 3
     bring_live(aws_sandbox, request)
@@ -209,7 +223,7 @@ def test_the_filter_redacts_botocores_debug_lines_if_the_cap_is_lifted(
 ):
     # What the config pack issued after a rotation needs of a provisioned request.
     request = live_vpn(aws_sandbox, vpc_cidr="172.20.9.0/24", amazon_side_asn=64512)
-    psk_rotate(request_id=request.pk, position=2, actor_label="test")
+    _rotate(request, 2)
     status_refresh()
 
     text = uncapped_debug_log.getvalue()

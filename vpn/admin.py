@@ -44,6 +44,8 @@ from vpn.models import (
     StepRetry,
     Tunnel,
     TunnelStatusChange,
+    VpnChange,
+    VpnChangeCall,
     VpnRequest,
 )
 from vpn.services.intake import (
@@ -597,6 +599,63 @@ class KeyRevealAdmin(RecordAdmin):
     search_fields = ("reason", "user__username", "pack__request__customer__name")
     list_select_related = ("pack__request__customer", "user")
     date_hierarchy = "revealed_at"
+
+
+class VpnChangeCallInline(RecordInline):
+    model = VpnChangeCall
+    fields = ("called_at", "operation", "tunnel", "ok", "outcome")
+    readonly_fields = fields
+
+
+@admin.register(VpnChange)
+class VpnChangeAdmin(RecordAdmin):
+    """Changes to live VPNs with each AWS call they made: a record, written by the change
+    service and applied from the request page or `vpn_change`, never edited here."""
+
+    list_display = ("__str__", "request", "summary", "state", "created_at", "finished_at")
+    list_filter = ("kind", "state")
+    search_fields = ("summary", "reason", "request__customer__name", "message")
+    list_select_related = ("request__customer",)
+    date_hierarchy = "created_at"
+    fields = readonly_fields = (
+        "request",
+        "kind",
+        "summary",
+        "reason",
+        "before",
+        "after",
+        "state",
+        "message",
+        "proposed_by",
+        "proposed_label",
+        "applied_by",
+        "applied_label",
+        "impact",
+        "impact_confirmed",
+        "plan",
+        "step",
+        "phase",
+        "tunnel",
+        "never_up",
+        "confirmed_tunnels",
+        "checks",
+        "pack_versions",
+        "created_at",
+        "applied_at",
+        "finished_at",
+    )
+    inlines = (VpnChangeCallInline,)
+
+
+@admin.register(VpnChangeCall)
+class VpnChangeCallAdmin(RecordAdmin):
+    """Each AWS call a change made, and what AWS answered (keys never recorded)."""
+
+    list_display = ("called_at", "change", "operation", "tunnel", "ok", "outcome")
+    list_filter = ("operation", "ok")
+    search_fields = ("operation", "outcome", "change__request__customer__name")
+    list_select_related = ("change__request",)
+    date_hierarchy = "called_at"
 
 
 @admin.register(StepRetry)

@@ -438,18 +438,50 @@ def vpn_connections_describe(
     return [_vpn_connection(item) for item in raw.get("VpnConnections", [])]
 
 
-def vpn_tunnel_psk_set(
-    region: str, *, vpn_connection_id: str, outside_ip: str, psk: str
+def vpn_tunnel_options_modify(
+    region: str, *, vpn_connection_id: str, outside_ip: str, options: dict
 ) -> VpnConnectionInfo:
-    """Give one tunnel a new pre-shared key (AWS re-establishes that tunnel with it)."""
+    """Change one tunnel's options (a new pre-shared key among them); AWS takes that
+    tunnel down while it applies them, and answers with the whole connection."""
     raw = _call(
         region,
         "ModifyVpnTunnelOptions",
         VpnConnectionId=vpn_connection_id,
         VpnTunnelOutsideIpAddress=outside_ip,
-        TunnelOptions={"PreSharedKey": psk},
+        TunnelOptions=options,
     )["VpnConnection"]
     return _vpn_connection(raw)
+
+
+def vpn_connection_customer_gateway_modify(
+    region: str, *, vpn_connection_id: str, customer_gateway_id: str
+) -> VpnConnectionInfo:
+    """Move the VPN connection onto another customer gateway (`ModifyVpnConnection`).
+
+    AWS keeps its tunnels' outside IPs and options (keys and inside CIDRs included), and
+    takes both tunnels down while it provisions the new endpoints.
+    """
+    raw = _call(
+        region,
+        "ModifyVpnConnection",
+        VpnConnectionId=vpn_connection_id,
+        CustomerGatewayId=customer_gateway_id,
+    )["VpnConnection"]
+    return _vpn_connection(raw)
+
+
+def customer_gateway_connection_ids(region: str, *, customer_gateway_id: str) -> list[str]:
+    """The VPN connections (not deleted) that use a customer gateway."""
+    raw = _call(
+        region,
+        "DescribeVpnConnections",
+        Filters=[{"Name": "customer-gateway-id", "Values": [customer_gateway_id]}],
+    )
+    return [
+        item["VpnConnectionId"]
+        for item in raw.get("VpnConnections", [])
+        if item.get("State") not in ("deleting", "deleted")
+    ]
 
 
 def vpn_connection_route_create(region: str, *, vpn_connection_id: str, cidr: str) -> None:
@@ -460,6 +492,26 @@ def vpn_connection_route_create(region: str, *, vpn_connection_id: str, cidr: st
         VpnConnectionId=vpn_connection_id,
         DestinationCidrBlock=cidr,
     )
+
+
+def vpn_connection_route_delete(region: str, *, vpn_connection_id: str, cidr: str) -> None:
+    """Remove a static route from the VPN connection (one already gone is fine)."""
+    with contextlib.suppress(AwsNotFoundError):
+        _call(
+            region,
+            "DeleteVpnConnectionRoute",
+            VpnConnectionId=vpn_connection_id,
+            DestinationCidrBlock=cidr,
+        )
+
+
+def route_delete(region: str, *, route_table_id: str, cidr: str) -> None:
+    """Remove `cidr` from the route table, if it is there."""
+    table = describe(region, "route-table", route_table_id)
+    routes = (table.details if table else {}).get("Routes", [])
+    if any(route.get("DestinationCidrBlock") == cidr for route in routes):
+        with contextlib.suppress(AwsNotFoundError):
+            _call(region, "DeleteRoute", RouteTableId=route_table_id, DestinationCidrBlock=cidr)
 
 
 def route_propagation_enable(region: str, *, route_table_id: str, vpn_gateway_id: str) -> None:

@@ -239,3 +239,40 @@ RISK_COLOURS = {
     RedundancyRisk.HIGH: "orange",
     RedundancyRisk.DOWN: "red",
 }
+
+
+class ChangeKind(models.TextChoices):
+    """What a change to a live VPN changes (see `vpn.services.changes`, one handler each)."""
+
+    ADD_SUBNET = "add_subnet", "Add a subnet"
+    REMOVE_SUBNET = "remove_subnet", "Remove a subnet"
+    CUSTOMER_GATEWAY = "customer_gateway", "New customer gateway"
+    ROTATE_PSK = "rotate_psk", "Rotate pre-shared keys"
+    TUNNEL_OPTIONS = "tunnel_options", "Tunnel options"
+    NAT = "nat", "NAT gateway on or off"
+    TUNNEL_COUNT = "tunnel_count", "From one tunnel to two"
+
+
+class ChangeState(models.TextChoices):
+    """Where a change stands: proposed, then applied tunnel by tunnel, then over."""
+
+    PROPOSED = "proposed", "Proposed"
+    APPLYING = "applying", "Applying"
+    WAITING_FOR_TUNNEL = "waiting_for_tunnel", "Waiting for a tunnel"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+CHANGE_STATE_COLOURS = {
+    ChangeState.PROPOSED: "blue",
+    ChangeState.APPLYING: "indigo",
+    ChangeState.WAITING_FOR_TUNNEL: "yellow",
+    ChangeState.DONE: "green",
+    ChangeState.FAILED: "red",
+    ChangeState.CANCELLED: "dark",
+}
+# A change in one of these states is under way: no second change of the same VPN starts.
+ACTIVE_CHANGE_STATES = (ChangeState.APPLYING, ChangeState.WAITING_FOR_TUNNEL)
+# States from which nothing moves on.
+FINISHED_CHANGE_STATES = (ChangeState.DONE, ChangeState.FAILED, ChangeState.CANCELLED)

@@ -1,5 +1,5 @@
 """Forms of the intake: the engineer's request and invitation forms, the customer's form,
-and the review's "send back" form.
+and the review's "send back" form; and the forms of the changes to a live VPN.
 
 The intake forms only present the fields `vpn.intake_fields` declares (in its order,
 with its labels and help texts) and mirror the cheap rules in HTML attributes (required,
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time
 from django import forms
 from django.conf import settings
 
-from vpn.choices import DecommissionReason
+from vpn.choices import ChangeKind, DecommissionReason
 from vpn.intake_fields import (
     IDENTITY_FIELDS,
     INTAKE_FIELDS,
@@ -24,6 +24,7 @@ from vpn.intake_fields import (
 )
 from vpn.models import VpnRequest
 from vpn.selectors.intake import request_intake_values
+from vpn.tunnel_profile import TUNNEL_OPTIONS, tunnel_profile
 from vpn.validation import IntakeInvalid, IntakeResult, intake_clean, region_propose
 
 
@@ -212,3 +213,152 @@ def intake_initial(*, request: VpnRequest, propose_region: bool = False) -> dict
         if proposal is not None and proposal.region.code == request.region:
             values["region"] = ""
     return values
+
+
+# --- Changes to a live VPN ------------------------------------------------------------------
+# Each form asks what its kind needs and a reason; every real check is the change
+# service's (`vpn.services.changes.change_propose`, which the `vpn_change` command calls
+# too). Field ids carry the kind, so that the request page holds every form at once.
+
+
+class ChangeForm(forms.Form):
+    """What every change asks: why it is made."""
+
+    kind = ""
+    reason = forms.CharField(
+        label="Reason",
+        max_length=1000,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. the customer's ticket 4711"}),
+        help_text="Why the change is made: recorded with it, and told to the customer.",
+        error_messages={
+            "required": "Say why the change is made: a reason is required, and recorded."
+        },
+    )
+
+    def __init__(self, *args, vpn_request: VpnRequest, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.kind}_%s")
+        super().__init__(*args, **kwargs)
+        self.vpn_request = vpn_request
+        # The reason comes last, after what the kind asks.
+        self.order_fields([name for name in self.fields if name != "reason"] + ["reason"])
+
+    def values(self) -> dict[str, object]:
+        """What the change service is asked for (the reason apart)."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "reason"}
+
+
+class AddSubnetForm(ChangeForm):
+    kind = ChangeKind.ADD_SUBNET.value
+    cidr = forms.CharField(
+        label="Subnet (CIDR)",
+        max_length=64,
+        widget=forms.TextInput(attrs={"placeholder": "10.30.0.0/24", "class": "mono"}),
+        help_text="Static routing: a route to it in AWS. BGP: a prefix the customer advertises.",
+    )
+
+
+class RemoveSubnetForm(ChangeForm):
+    kind = ChangeKind.REMOVE_SUBNET.value
+    cidr = forms.ChoiceField(label="Subnet to remove")
+
+    def __init__(self, *args, vpn_request: VpnRequest, **kwargs):
+        super().__init__(*args, vpn_request=vpn_request, **kwargs)
+        ranges = vpn_request.static_subnets or vpn_request.advertised_prefixes
+        self.fields["cidr"].choices = [(cidr, cidr) for cidr in ranges]
+
+
+class CustomerGatewayForm(ChangeForm):
+    kind = ChangeKind.CUSTOMER_GATEWAY.value
+    ip = forms.CharField(
+        label="New public IP of the customer's device",
+        max_length=64,
+        widget=forms.TextInput(attrs={"placeholder": "52.94.12.7", "class": "mono"}),
+    )
+    asn = forms.CharField(
+        label="New BGP ASN",
+        max_length=24,
+        required=False,
+        help_text="BGP only; leave empty to keep the current one.",
+    )
+
+    def __init__(self, *args, vpn_request: VpnRequest, **kwargs):
+        super().__init__(*args, vpn_request=vpn_request, **kwargs)
+        if vpn_request.routing != "bgp":
+            del self.fields["asn"]
+
+
+class RotatePskForm(ChangeForm):
+    kind = ChangeKind.ROTATE_PSK.value
+    tunnels = forms.ChoiceField(
+        label="Tunnels",
+        choices=(("all", "Both, one at a time"), ("1", "Tunnel 1"), ("2", "Tunnel 2")),
+    )
+
+
+class TunnelOptionsForm(ChangeForm):
+    """One field per tunnel option; those left at "keep" do not change."""
+
+    kind = ChangeKind.TUNNEL_OPTIONS.value
+
+    def __init__(self, *args, vpn_request: VpnRequest, **kwargs):
+        super().__init__(*args, vpn_request=vpn_request, **kwargs)
+        profile = tunnel_profile(vpn_request.ike_version, vpn_request.tunnel_options)
+        for name, option in TUNNEL_OPTIONS.items():
+            current = getattr(profile, name)
+            keep = ("", f"Keep ({current})")
+            if option.choices:
+                self.fields[name] = forms.ChoiceField(
+                    label=option.label,
+                    required=False,
+                    choices=[keep, *((str(choice), str(choice)) for choice in option.choices)],
+                )
+            else:
+                self.fields[name] = forms.IntegerField(
+                    label=f"{option.label} (s)",
+                    required=False,
+                    widget=forms.NumberInput(
+                        attrs={"placeholder": str(current), "min": option.low, "max": option.high}
+                    ),
+                    help_text=f"{option.low} to {option.high} seconds; empty keeps {current}.",
+                )
+        self.order_fields([*TUNNEL_OPTIONS, "reason"])
+
+    def values(self):
+        return {name: value for name, value in super().values().items() if value not in (None, "")}
+
+
+class NatForm(ChangeForm):
+    kind = ChangeKind.NAT.value
+    nat = forms.ChoiceField(label="NAT gateway", choices=(("on", "On"), ("off", "Off")))
+
+    def __init__(self, *args, vpn_request: VpnRequest, **kwargs):
+        super().__init__(*args, vpn_request=vpn_request, **kwargs)
+        self.fields["nat"].initial = "off" if vpn_request.nat_wanted else "on"
+
+
+class TunnelCountForm(ChangeForm):
+    kind = ChangeKind.TUNNEL_COUNT.value
+    tunnels = forms.ChoiceField(label="Tunnels", choices=(("2", "Two (add tunnel 2)"),))
+
+
+CHANGE_FORMS: dict[str, type[ChangeForm]] = {
+    form.kind: form
+    for form in (
+        AddSubnetForm,
+        RemoveSubnetForm,
+        CustomerGatewayForm,
+        RotatePskForm,
+        TunnelOptionsForm,
+        NatForm,
+        TunnelCountForm,
+    )
+}
+
+
+class ChangeApplyForm(forms.Form):
+    """Applying a change: for a disruptive one, the confirmation that its impact was read."""
+
+    confirm = forms.BooleanField(
+        label="I have read the impact above, and the customer knows",
+        required=False,
+    )

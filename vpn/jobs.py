@@ -11,7 +11,7 @@ import logging
 
 from vpn import events
 from vpn.models import VpnRequest
-from vpn.services import notifications, packs, provisioning, status
+from vpn.services import changes, notifications, packs, provisioning, status
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,14 @@ def request_decommission(request_id: int) -> None:
 def request_pack_render(request_id: int, reason: str) -> None:
     """Issue a new config pack version if the request's connection changed."""
     packs.config_pack_render(request_id=request_id, reason=reason)
+
+
+def change_advance(change_id: int) -> None:
+    """Move a change to a live VPN on; look again later while a tunnel is not back yet."""
+    outcome = changes.change_advance(change_id=change_id)
+    logger.info("Change %s: %s", change_id, outcome)
+    if outcome in changes.LOOK_AGAIN:
+        events.job_enqueue_later("vpn.jobs.change_advance", change_id)
 
 
 def status_refresh(trigger: str = "schedule", regions: list[str] | None = None) -> None:

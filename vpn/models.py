@@ -1,6 +1,6 @@
 """Models of the VPN app: customers, their VPN requests, the tunnels and AWS resources
 that provisioning creates, the audit trail of stage transitions and tunnel flips, the
-retries of setup steps, and the outbox of emails.
+retries of setup steps, the outbox of emails, and the changes made to live VPNs.
 
 The stage of a request is written only by `vpn.services.stages.request_move`.
 """
@@ -12,12 +12,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from vpn.choices import (
+    CHANGE_STATE_COLOURS,
     RISK_COLOURS,
     ROLE_STEPS,
     STAGE_COLOURS,
     STEP_STAGES,
     TUNNEL_STATUS_COLOURS,
     AwsResourceRole,
+    ChangeKind,
+    ChangeState,
     DecommissionReason,
     DeviceVendor,
     IkeVersion,
@@ -91,6 +94,9 @@ class VpnRequest(models.Model):
     ike_version = models.CharField(
         "IKE version", max_length=8, choices=IkeVersion.choices, default=IkeVersion.IKEV2
     )
+    # The tunnel options changed since provisioning, over the IKE version's profile
+    # (`vpn.tunnel_profile`): what both tunnels use once a tunnel options change is done.
+    tunnel_options = models.JSONField(default=dict, blank=True)
     tunnel_count = models.PositiveSmallIntegerField(default=2)
     nat_wanted = models.BooleanField("NAT gateway wanted", default=False)
     device_vendor = models.CharField(
@@ -765,3 +771,141 @@ class RequestEvent(models.Model):
         if self.actor_id:
             return self.actor.get_full_name() or self.actor.get_username()
         return self.actor_label or "system"
+
+
+class VpnChange(models.Model):
+    """One change to a live VPN: who asked and why, what changes (before and after), who
+    applied it, how far it got, and each AWS call it made (`VpnChangeCall`).
+
+    Written only by `vpn.services.changes`. A change is proposed, then applied one step
+    at a time (a step is one tunnel for most kinds), waiting after each step until the
+    tunnels it touched are UP again; `plan` lists the steps' tunnels, `step` the one
+    under way. At most one change of a request is applying at a time (a constraint).
+    """
+
+    request = models.ForeignKey(VpnRequest, on_delete=models.PROTECT, related_name="changes")
+    kind = models.CharField(max_length=32, choices=ChangeKind.choices)
+    reason = models.TextField(help_text="Why the change is made.")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    summary = models.CharField(max_length=500, help_text="The change in words, before → after.")
+    state = models.CharField(
+        max_length=24, choices=ChangeState.choices, default=ChangeState.PROPOSED
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Who proposed or applied it when no user did: a command's name.
+    proposed_label = models.CharField(max_length=100, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    applied_label = models.CharField(max_length=100, blank=True)
+    # What the person applying was told of the impact, and whether they confirmed it.
+    impact = models.TextField(blank=True)
+    impact_confirmed = models.BooleanField(default=False)
+    # The steps: each the tunnel positions it changes ([] for none, [1, 2] for both).
+    plan = models.JSONField(default=list, blank=True)
+    step = models.PositiveSmallIntegerField(default=0)
+    # Within the step: "act" (its AWS calls are next) or "wait" (for its tunnels).
+    phase = models.CharField(max_length=8, blank=True)
+    tunnel = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The tunnel being changed or waited for."
+    )
+    # Tunnels never up before the change: they wait for the customer's confirmation.
+    never_up = models.JSONField(default=list, blank=True)
+    confirmed_tunnels = models.JSONField(default=list, blank=True)
+    # When the current step's AWS calls were made: a tunnel is back once AWS reports it
+    # UP with a status change after that moment.
+    acted_at = models.DateTimeField(null=True, blank=True)
+    checks = models.PositiveIntegerField(default=0, help_text="Telemetry checks in this wait.")
+    transient_errors = models.PositiveSmallIntegerField(default=0)
+    # Bumped by every advance, so that two runs of the same job never both move it on.
+    progress = models.PositiveIntegerField(default=0)
+    pack_versions = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "VPN change"
+        permissions = [("apply_vpnchange", "Can apply changes to live VPNs")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ChangeKind.values), name="vpnchange_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=ChangeState.values), name="vpnchange_state_valid"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="vpnchange_reason_required"),
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=Q(state__in=(ChangeState.APPLYING, ChangeState.WAITING_FOR_TUNNEL)),
+                name="vpnchange_one_under_way_per_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.get_kind_display()} ({self.get_state_display()})"
+
+    def get_absolute_url(self) -> str:
+        """The change's page."""
+        return reverse("vpn:change_detail", args=[self.pk])
+
+    @property
+    def reference(self) -> str:
+        """The short name pages, packs and emails give the change."""
+        return f"CHG-{self.pk:05d}" if self.pk else "CHG-new"
+
+    @property
+    def state_colour(self) -> str:
+        """The badge colour of the state."""
+        return CHANGE_STATE_COLOURS[self.state]
+
+    @property
+    def proposed_by_display(self) -> str:
+        """The proposer's name, or the command's."""
+        return _who(self.proposed_by, self.proposed_label)
+
+    @property
+    def applied_by_display(self) -> str:
+        """Who applied it ("" while nobody has)."""
+        if self.applied_by_id is None and not self.applied_label:
+            return ""
+        return _who(self.applied_by, self.applied_label)
+
+
+def _who(user, label: str) -> str:
+    if user is not None:
+        return user.get_full_name() or user.get_username()
+    return label or "system"
+
+
+class VpnChangeCall(models.Model):
+    """One AWS call a change made, and its outcome; pre-shared keys are never stored."""
+
+    change = models.ForeignKey(VpnChange, on_delete=models.PROTECT, related_name="calls")
+    operation = models.CharField(max_length=64)
+    tunnel = models.PositiveSmallIntegerField(null=True, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    ok = models.BooleanField()
+    outcome = models.TextField(blank=True, help_text="What AWS answered, in a line.")
+    called_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["change", "called_at", "id"]
+        verbose_name = "VPN change call"
+
+    def __str__(self) -> str:
+        return f"{self.change.reference}: {self.operation} ({'ok' if self.ok else 'failed'})"

@@ -24,6 +24,19 @@ NOBODY = "nobody"  # no page shows a pre-shared key, to anyone
 VIEW = "vpn.view_vpnrequest"
 OPERATE = "vpn.operate_vpnrequest"
 REVEAL_PSK = "vpn.reveal_psk"
+PROPOSE_CHANGE = "vpn.add_vpnchange"
+APPLY_CHANGE = "vpn.apply_vpnchange"
+
+# Changes to live VPNs, one kind each: SEs and Ops propose, Ops apply (by default).
+_CHANGE_KINDS = (
+    "add_subnet",
+    "remove_subnet",
+    "customer_gateway",
+    "rotate_psk",
+    "tunnel_options",
+    "nat",
+    "tunnel_count",
+)
 
 # Action -> the permission it needs, or one of the markers above.
 ROLES: dict[str, str] = {
@@ -48,6 +61,12 @@ ROLES: dict[str, str] = {
     "request_cancel": OPERATE,
     "request_decommission": OPERATE,
     "status_refresh": VIEW,
+    # Changes to live VPNs: a change's page, and cancelling a proposal (or stopping a
+    # change between tunnels, which the service checks against the kind's apply rule).
+    "change_view": VIEW,
+    "change_cancel": PROPOSE_CHANGE,
+    **{f"change_propose_{kind}": PROPOSE_CHANGE for kind in _CHANGE_KINDS},
+    **{f"change_apply_{kind}": APPLY_CHANGE for kind in _CHANGE_KINDS},
     # Ops' tools.
     "rq_dashboard": OPERATE,
     # Config packs and keys.
@@ -77,6 +96,9 @@ _SE_PERMISSIONS = (
     "vpn.view_awsresource",
     "vpn.view_stagetransition",
     "vpn.view_requestevent",
+    "vpn.view_vpnchange",
+    "vpn.add_vpnchange",
+    "vpn.view_vpnchangecall",
 )
 
 GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -85,6 +107,7 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_SE_PERMISSIONS,
         OPERATE,
         REVEAL_PSK,
+        APPLY_CHANGE,
         "vpn.change_tunnel",
         "vpn.change_awsresource",
         # The audit trail: who downloaded which pack, who read keys and why.

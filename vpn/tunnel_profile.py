@@ -1,4 +1,5 @@
-"""The IPsec parameters the portal asks AWS for, per tunnel: one named, strong profile.
+"""The IPsec parameters the portal asks AWS for, per tunnel: one named, strong profile,
+and the options a change to a live VPN may set over it.
 
 Provisioning sends exactly these options for both tunnels (AWS's defaults would accept
 every algorithm, including weak ones), and the config pack prints the same values, so
@@ -6,7 +7,8 @@ the customer's device is configured to match what AWS was told. The tunnel MTU a
 MSS the pack advises are computed from the same profile (`esp_tunnel_mtu`).
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from vpn.choices import IkeVersion
 
@@ -72,8 +74,9 @@ class TunnelProfile:
         }
 
 
-def tunnel_profile(ike_version: str) -> TunnelProfile:
-    """The profile for a request's IKE version.
+def tunnel_profile(ike_version: str, options: Mapping[str, object] | None = None) -> TunnelProfile:
+    """The profile for a request's IKE version, with the tunnel options a change set
+    since provisioning (`options`, checked by `tunnel_options_check`) over it.
 
     AES-256 with SHA-256 and DH group 14 (2048-bit MODP) in both phases: strong, and
     supported by every device the pack covers. With IKEv2, AWS starts the tunnel itself
@@ -81,7 +84,7 @@ def tunnel_profile(ike_version: str) -> TunnelProfile:
     On dead peer detection AWS restarts the tunnel rather than just clearing it.
     """
     ikev2 = ike_version == IkeVersion.IKEV2
-    return TunnelProfile(
+    profile = TunnelProfile(
         name="aes256-sha256-modp2048",
         ike_version=IkeVersion(ike_version).value,
         phase1_encryption="AES256",
@@ -99,6 +102,139 @@ def tunnel_profile(ike_version: str) -> TunnelProfile:
         dpd_timeout_action="restart",
         startup_action="start" if ikev2 else "add",
     )
+    changed = {
+        name: value
+        for name, value in (options or {}).items()
+        if name in TUNNEL_OPTIONS and name != "ike_version"
+    }
+    if not changed:
+        return profile
+    profile = replace(profile, **changed)
+    # A profile changed from the named one is named after what it now is.
+    return replace(
+        profile,
+        name=(
+            f"custom-{profile.phase1_encryption}-{profile.phase1_integrity}-"
+            f"dh{profile.phase1_dh_group}"
+        ).lower(),
+    )
+
+
+# --- Tunnel options a change may set ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TunnelOption:
+    """One option of the profile that a change may set, and the values it may take.
+
+    The choices are AWS's, less what is weak (SHA-1, DH groups below 2048-bit MODP, the
+    short-exponent groups 22 to 24) and what not every device the pack configures can
+    print (AES-GCM); a number option has a range instead.
+    """
+
+    name: str  # the `TunnelProfile` field
+    label: str
+    choices: tuple = ()
+    low: int = 0
+    high: int = 0
+
+    def clean(self, value: object) -> object:
+        """The option's value from text or a number; ValueError in words if refused."""
+        if self.choices:
+            wanted = str(value).strip()
+            for choice in self.choices:
+                if str(choice).lower() == wanted.lower():
+                    return choice
+            allowed = ", ".join(str(choice) for choice in self.choices)
+            raise ValueError(f"{self.label}: “{wanted[:40]}” is not one of {allowed}.")
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"{self.label}: give a whole number of seconds.") from None
+        if not self.low <= number <= self.high:
+            raise ValueError(f"{self.label}: {number} is not between {self.low} and {self.high}.")
+        return number
+
+
+_ENCRYPTION = ("AES128", "AES256")
+_INTEGRITY = ("SHA2-256", "SHA2-384", "SHA2-512")
+_DH_GROUPS = (14, 15, 16, 17, 18, 19, 20, 21)
+
+TUNNEL_OPTIONS: dict[str, TunnelOption] = {
+    option.name: option
+    for option in (
+        TunnelOption("ike_version", "IKE version", choices=tuple(IkeVersion.values)),
+        TunnelOption("phase1_encryption", "Phase 1 encryption", choices=_ENCRYPTION),
+        TunnelOption("phase1_integrity", "Phase 1 integrity", choices=_INTEGRITY),
+        TunnelOption("phase1_dh_group", "Phase 1 DH group", choices=_DH_GROUPS),
+        TunnelOption("phase1_lifetime_seconds", "Phase 1 lifetime", low=900, high=28_800),
+        TunnelOption("phase2_encryption", "Phase 2 encryption", choices=_ENCRYPTION),
+        TunnelOption("phase2_integrity", "Phase 2 integrity", choices=_INTEGRITY),
+        TunnelOption("phase2_dh_group", "Phase 2 DH group", choices=_DH_GROUPS),
+        TunnelOption("phase2_lifetime_seconds", "Phase 2 lifetime", low=900, high=3_600),
+        TunnelOption(
+            "dpd_timeout_action", "DPD timeout action", choices=("clear", "none", "restart")
+        ),
+        TunnelOption("startup_action", "Startup action", choices=("add", "start")),
+    )
+}
+
+
+def tunnel_options_check(
+    *, ike_version: str, current: Mapping[str, object], wanted: Mapping[str, object]
+) -> tuple[str, dict[str, object]]:
+    """The IKE version and the profile's changed options once `wanted` is applied over a
+    request's `current` ones; ValueError naming every problem.
+
+    The options are checked one by one against their choices, and together as AWS checks
+    them: phase 2 lives less long than phase 1 and at least twice the rekey margin, and
+    AWS starts a tunnel itself (`start`) only with IKEv2.
+    """
+    problems, cleaned = [], {}
+    for name, value in wanted.items():
+        option = TUNNEL_OPTIONS.get(name)
+        if option is None:
+            problems.append(f"“{name}” is not a tunnel option the portal sets.")
+            continue
+        try:
+            cleaned[name] = option.clean(value)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ValueError(" ".join(problems))
+    new_ike = str(cleaned.pop("ike_version", ike_version))
+    options = {**current, **cleaned}
+    if new_ike != ike_version and "startup_action" not in cleaned:
+        # The startup action followed the old version's default: it follows the new one's.
+        options.pop("startup_action", None)
+    profile = tunnel_profile(new_ike, options)
+    if profile.phase2_lifetime_seconds >= profile.phase1_lifetime_seconds:
+        problems.append(
+            f"The phase 2 lifetime ({profile.phase2_lifetime_seconds} s) must be shorter than "
+            f"the phase 1 lifetime ({profile.phase1_lifetime_seconds} s)."
+        )
+    if profile.phase2_lifetime_seconds < 2 * profile.rekey_margin_seconds:
+        problems.append(
+            f"The phase 2 lifetime must be at least {2 * profile.rekey_margin_seconds} s, twice "
+            f"the rekey margin of {profile.rekey_margin_seconds} s."
+        )
+    if profile.startup_action == "start" and profile.ike_version != IkeVersion.IKEV2:
+        problems.append(
+            "Startup action “start” (AWS initiates) works with IKEv2 only; choose “add” with IKEv1."
+        )
+    if problems:
+        raise ValueError(" ".join(problems))
+    return new_ike, options
+
+
+def tunnel_options_modification(profile: TunnelProfile) -> dict:
+    """The `TunnelOptions` of `ModifyVpnTunnelOptions` that put a tunnel on `profile`:
+    every option of the profile, sent explicitly, its inside CIDR and key left as they are."""
+    return {
+        name: value
+        for name, value in profile.aws_options(inside_cidr="", psk="").items()
+        if name not in ("TunnelInsideCidr", "PreSharedKey")
+    }
 
 
 # Hold time AWS uses for BGP sessions over the tunnels (seconds).

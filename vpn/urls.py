@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from vpn.views import customer, intake, packs, requests, status
+from vpn.choices import ChangeKind
+from vpn.views import changes, customer, intake, packs, requests, status
 
 app_name = "vpn"
 
@@ -63,3 +64,24 @@ urlpatterns += [
         name="configpack_download",
     ),
 ]
+
+# Changes to a live VPN: a page per change, and per kind its proposal and its applying
+# (each kind is an action of its own in the roles matrix).
+urlpatterns += [
+    path("changes/<int:pk>/", changes.ChangeDetailView.as_view(), name="change_detail"),
+    path("changes/<int:pk>/cancel/", changes.ChangeCancelView.as_view(), name="change_cancel"),
+]
+for kind in ChangeKind:
+    slug = kind.value.replace("_", "-")
+    urlpatterns += [
+        path(
+            f"requests/<int:pk>/changes/{slug}/",
+            changes.PROPOSE_VIEWS[kind].as_view(),
+            name=f"change_propose_{kind.value}",
+        ),
+        path(
+            f"changes/<int:pk>/apply/{slug}/",
+            changes.APPLY_VIEWS[kind].as_view(),
+            name=f"change_apply_{kind.value}",
+        ),
+    ]

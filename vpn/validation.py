@@ -562,3 +562,50 @@ def _location_check(
                 "the nearest one."
             ]
     return proposal
+
+
+# --- The same rules, for changes to a live VPN (vpn.services.changes) ---------------------
+
+
+def customer_ranges_check(*, routing: str, ranges: list[str], vpc_cidr: str) -> list[str]:
+    """A live VPN's customer ranges after a change: its static subnets (static routing)
+    or advertised prefixes (BGP), by the intake's rules (valid CIDRs, no overlap between
+    them, nor with the platform's reserved ranges or the tunnels' link-local range, at
+    most 100), and none overlapping the VPN's own VPC. Raises `IntakeInvalid`."""
+    name = "subnets" if routing == Routing.STATIC else "advertised_prefixes"
+    values = intake_clean(
+        {"routing": routing, name: list(ranges)}, fields=("routing", name), complete=True
+    ).values[name]
+    if vpc_cidr:
+        vpc = ipaddress.IPv4Network(vpc_cidr)
+        overlapping = [cidr for cidr in values if ipaddress.IPv4Network(cidr).overlaps(vpc)]
+        if overlapping:
+            raise IntakeInvalid(
+                {
+                    name: [
+                        f"{cidr} overlaps {vpc}, the platform's VPC for this VPN: traffic to "
+                        "it would stay in the VPC. Route another range (or NAT it on your side)."
+                        for cidr in overlapping
+                    ]
+                }
+            )
+    return values
+
+
+def gateway_change_check(*, ip: object, asn: object, region: str) -> tuple[str, int | None]:
+    """A live VPN's new customer gateway: its public IP, and its BGP ASN when one is given
+    (None otherwise), by the intake's rules (AWS's reserved ASNs in `region` included).
+    Raises `IntakeInvalid`."""
+    raw = {"gateway_ip": ip, "routing": Routing.BGP.value, "region": region}
+    fields = ["gateway_ip", "routing"]
+    if asn is not None:
+        raw["asn"] = asn
+        fields.append("asn")
+    if _empty(ip):
+        raise IntakeInvalid({"gateway_ip": ["Give the new public IP of the customer's device."]})
+    values = intake_clean(raw, fields=fields, complete=False).values
+    asn_value = values.get("asn")
+    reserved = isinstance(asn_value, int) and asn_reserved_message(asn_value, region)
+    if reserved:
+        raise IntakeInvalid({"asn": [reserved]})
+    return str(values["gateway_ip"]), asn_value

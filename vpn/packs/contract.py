@@ -344,7 +344,7 @@ class PackParameters:
         )
         region = REGIONS_BY_CODE.get(vpn_request.region)
         customer = vpn_request.customer
-        ipsec = tunnel_profile(vpn_request.ike_version)
+        ipsec = tunnel_profile(vpn_request.ike_version, vpn_request.tunnel_options)
         # The values with NAT traversal: the customer seldom knows whether a NAT sits on
         # the path, and these fit either way (without a NAT they cost a few bytes per
         # packet), where the larger ones would not fit once NAT traversal is used.
@@ -526,6 +526,8 @@ class PackCopy:
     issued_at: datetime
     parameters_sha256: str
     changes: tuple[str, ...]
+    # Why the version was issued (a change's name and which tunnels have the new values).
+    reason: str = ""
 
     def __post_init__(self):
         if self.version < 1:
@@ -546,7 +548,12 @@ class PackCopy:
 
 
 def pack_copies(
-    parameters: PackParameters, *, version: int, issued_at: datetime, changes: list[str]
+    parameters: PackParameters,
+    *,
+    version: int,
+    issued_at: datetime,
+    changes: list[str],
+    reason: str = "",
 ) -> tuple[PackCopy, PackCopy]:
     """The full and the redacted copy of one version of `parameters` (full ones)."""
     digest = parameters.sha256()
@@ -557,6 +564,7 @@ def pack_copies(
             issued_at=issued_at,
             parameters_sha256=digest,
             changes=tuple(changes),
+            reason=reason,
         )
         for copy_parameters in (parameters, parameters.redacted_copy())
     )

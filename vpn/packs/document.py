@@ -124,6 +124,7 @@ def document_context(copy: PackCopy, *, configs: list[DeviceConfig], files: list
         "issued_at": copy.issued_at,
         "parameters_sha256": copy.parameters_sha256,
         "changes": list(copy.changes) if copy.version > 1 else [],
+        "reason": copy.reason,
         "redacted": copy.redacted,
         "customer": parameters.customer,
         "region": parameters.region,

@@ -51,6 +51,7 @@ from vpn.models import (
 )
 from vpn.permissions import user_may
 from vpn.regions import REGION_CHOICES
+from vpn.selectors.changes import change_timeline
 from vpn.selectors.status import with_redundancy_risk
 
 # Named groups of stages offered by the dashboard's stage filter.
@@ -422,8 +423,9 @@ class TimelineEvent:
 def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
     """How the request began, its stage moves, its links resent or extended and the
     customer's changes to submitted answers, AWS resources created and deleted, each
-    retry of a step after a transient AWS error, the customer's confirmation and the
-    latest tunnel status changes, newest first."""
+    retry of a step after a transient AWS error, the customer's confirmation, the
+    changes made to the live VPN (proposed, applied, their AWS calls, how they ended)
+    and the latest tunnel status changes, newest first."""
     # A request an engineer or a command created was never in the customer's intake:
     # its draft is just a draft.
     invited = request.origin == RequestOrigin.INVITATION
@@ -487,6 +489,7 @@ def request_timeline(*, request: VpnRequest) -> list[TimelineEvent]:
                 note=retry.error,
             )
         )
+    events += [TimelineEvent(**event) for event in change_timeline(request=request)]
     if request.customer_confirmed_at:
         events.append(
             TimelineEvent(

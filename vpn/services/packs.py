@@ -128,7 +128,11 @@ def config_pack_render(*, request_id: int, reason: str = "") -> ConfigPack | Non
         full, redacted = (
             _render_variant(copy)
             for copy in pack_copies(
-                parameters, version=version, issued_at=issued_at, changes=changes
+                parameters,
+                version=version,
+                issued_at=issued_at,
+                changes=changes,
+                reason=reason[:200],
             )
         )
         with transaction.atomic():

@@ -277,7 +277,7 @@ def step_connection(request: VpnRequest) -> bool:
             role="customer_gateway",
         ),
     )
-    profile = tunnel_profile(request.ike_version)
+    profile = tunnel_profile(request.ike_version, request.tunnel_options)
 
     def create_connection() -> aws.Resource:
         inside = allocation.inside_cidrs_allocate(2)
@@ -350,6 +350,15 @@ def step_routing(request: VpnRequest) -> bool:
 
 def step_nat(request: VpnRequest) -> bool:
     """Step 5: internet gateway, elastic IP, NAT gateway, default route of the private subnet."""
+    if nat_build(request):
+        return True
+    _pack_render(request, reason="NAT gateway created")
+    return False
+
+
+def nat_build(request: VpnRequest) -> bool:
+    """The NAT's resources and the private subnet's default route through it (step 5, and
+    a change that turns NAT on); True while AWS still creates the NAT gateway."""
     region, pk = request.region, request.pk
     vpc_id = _id(request, AwsResourceRole.VPC)
     internet_gateway = _ensure(
@@ -391,7 +400,6 @@ def step_nat(request: VpnRequest) -> bool:
         cidr="0.0.0.0/0",
         target={"NatGatewayId": nat.id},
     )
-    _pack_render(request, reason="NAT gateway created")
     return False
 
 
@@ -449,6 +457,26 @@ def decommission_advance(*, request_id: int) -> str:
     _retries_clear(request.pk)
     _move(request, Stage.DECOMMISSIONED, from_stage=Stage.DECOMMISSIONING)
     return DONE
+
+
+# What NAT adds to a VPC, in the order it is taken away again (a change that turns NAT off).
+NAT_ROLES = (
+    AwsResourceRole.NAT_GATEWAY,
+    AwsResourceRole.ELASTIC_IP,
+    AwsResourceRole.INTERNET_GATEWAY,
+    AwsResourceRole.PUBLIC_SUBNET,
+    AwsResourceRole.PUBLIC_ROUTE_TABLE,
+)
+
+
+def nat_teardown(request: VpnRequest) -> bool:
+    """Take NAT away from the VPC: the private subnet's default route first (so that no
+    route points at a NAT gateway being deleted), then NAT's resources in dependency
+    order; True while AWS still deletes one. Idempotent, like the teardown."""
+    private_table = _recorded(request, AwsResourceRole.PRIVATE_ROUTE_TABLE)
+    if private_table is not None:
+        aws.route_delete(request.region, route_table_id=private_table.resource_id, cidr="0.0.0.0/0")
+    return any(_teardown(request, role) for role in NAT_ROLES)
 
 
 def _teardown(request: VpnRequest, role: str) -> bool:

@@ -41,6 +41,7 @@ from vpn.services.stages import (
     request_retry,
 )
 from vpn.validation import IntakeInvalid
+from vpn.views.changes import CHANGE_POLL_SECONDS, changes_card_context
 from vpn.views.packs import key_reveal_refusal_pop
 
 
@@ -187,6 +188,10 @@ class RequestDetailView(RoleRequiredMixin, DetailView):
             pack_selectors.config_pack_card_context(request=vpn_request, user=self.request.user),
             reveal_refusal=key_reveal_refusal_pop(self.request, vpn_request.pk),
         )
+        context.update(changes_card_context(vpn_request=vpn_request, user=self.request.user))
+        if context["change_under_way"] is not None and context["poll_seconds"]:
+            # A change under way: the page follows it as closely as it follows the jobs.
+            context["poll_seconds"] = min(context["poll_seconds"], CHANGE_POLL_SECONDS)
         return context
 
     def render_to_response(self, context, **response_kwargs):

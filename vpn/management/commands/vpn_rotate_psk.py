@@ -1,56 +1,31 @@
-"""`python manage.py vpn_rotate_psk ID --tunnel N`: give a tunnel a new pre-shared key.
+"""`python manage.py vpn_rotate_psk ID --tunnel N|all [--confirm]`: a thin alias of
+`vpn_change ID --rotate-psk N --sync`.
 
-Sets the new key in AWS, stores it (encrypted) and issues a new config pack version, so
-that the customer's network team configures the same key from the pack. The tunnel is
-down until their device has the new key: agree a time with them first.
+A new key for tunnel N (or both, one at a time), set in AWS, stored and issued in a new
+config pack version, through the same change as the request page's. The tunnel is down
+until the customer's device has the new key: agree a time with them first.
 """
 
-from django.core.management.base import BaseCommand, CommandError
-
-from vpn import aws
-from vpn.services.packs import PackNotReady, PackParameterError
-from vpn.services.psk import PskRotateError, psk_rotate
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    """Rotate one tunnel's pre-shared key and reissue the config pack."""
+    """Rotate pre-shared keys: `vpn_change --rotate-psk`, run here to its end."""
 
-    help = "Give one tunnel of a provisioned VPN a new pre-shared key and reissue its pack."
+    help = "Give a tunnel of a provisioned VPN a new pre-shared key (vpn_change --rotate-psk)."
 
     def add_arguments(self, parser):
         parser.add_argument("request_id", type=int)
         parser.add_argument(
-            "--tunnel", type=int, required=True, choices=(1, 2), help="The tunnel: 1 or 2."
+            "--tunnel", required=True, choices=("1", "2", "all"), help="The tunnel: 1, 2 or all."
         )
+        parser.add_argument("--reason", default="Pre-shared key rotation (vpn_rotate_psk)")
+        parser.add_argument("--confirm", action="store_true", help="Accept the impact printed.")
 
-    def handle(self, *args, request_id: int, tunnel: int, **options):
-        """Rotate, then say what was done; fail with AWS's or the portal's reason."""
-        try:
-            done = psk_rotate(request_id=request_id, position=tunnel, actor_label="vpn_rotate_psk")
-        except PskRotateError as exc:
-            raise CommandError(str(exc)) from exc
-        except aws.AwsError as exc:
-            if exc.transient:
-                raise CommandError(
-                    f"AWS did not answer clearly; the key may or may not have changed: run "
-                    f"the command again. {exc}"
-                ) from exc
-            raise CommandError(f"AWS refused the new key; nothing was changed: {exc}") from exc
-        except (PackNotReady, PackParameterError) as exc:
-            raise CommandError(
-                f"The key was rotated and stored, but the config pack could not be issued: {exc}"
-            ) from exc
-        reference = done.request.reference
-        self.stdout.write(
-            f"{reference}: tunnel {tunnel} ({done.outside_ip}) has a new pre-shared key in AWS."
-        )
-        if done.pack is not None:
-            self.stdout.write(
-                f"{reference}: config pack version {done.pack.version} issued with the new key."
-            )
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"{reference}: send the customer the new pack; the tunnel stays down until "
-                "their device has the new key."
-            )
-        )
+    def handle(self, *args, request_id: int, tunnel: str, reason: str, confirm: bool, **options):
+        """Hand over to vpn_change, which says what it does and fails clearly."""
+        arguments = [str(request_id), "--rotate-psk", tunnel, "--reason", reason, "--sync"]
+        if confirm:
+            arguments.append("--confirm")
+        call_command("vpn_change", *arguments, stdout=self.stdout, stderr=self.stderr)
