@@ -41,7 +41,7 @@ def test_a_subnet_added_from_the_request_page_is_followed_live_to_done(
     assert run_jobs() == 0  # a real RQ worker applies it to the sandbox meanwhile
 
     page.wait_for_function(
-        "document.querySelector('#live-changes tbody tr .badge').innerText === 'Done'",
+        "() => document.querySelector('#live-changes tbody tr .badge').innerText === 'Done'",
         timeout=60_000,  # a guard against a page that never updates, not a measure
     )
     assert page.evaluate("window.loadedOnce") is True
