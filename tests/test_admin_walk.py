@@ -24,8 +24,10 @@ from vpn.models import (
     ConfigPack,
     IntakeLink,
     KeyReveal,
+    MaintenanceWindow,
     Notification,
     PackDownload,
+    PendingMaintenance,
     StageTransition,
     StatusRefresh,
     StepRetry,
@@ -123,6 +125,17 @@ def world(db):
     )
     Notification.objects.create(
         key="walk:customer", recipient="netops@example.com", subject="Tunnel down", body="..."
+    )
+    PendingMaintenance.objects.create(
+        tunnel=tunnel, description="Tunnel endpoint replacement", auto_applied_after=now
+    )
+    MaintenanceWindow.objects.create(
+        request=live,
+        weekday=6,
+        start_hour=2,
+        end_hour=5,
+        time_zone="Europe/London",
+        chosen_by="customer link 1",
     )
     return requests
 

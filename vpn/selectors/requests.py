@@ -28,6 +28,7 @@ from vpn.models import (
     VpnRequest,
 )
 from vpn.permissions import user_may
+from vpn.selectors.maintenance import maintenance_pending_exists
 from vpn.selectors.status import with_redundancy_risk
 
 # Named groups of stages offered by the dashboard's stage filter.
@@ -63,15 +64,17 @@ def request_list(
     region: str = "",
     owner_id: int | None = None,
     health: str = "",
+    maintenance: bool = False,
     sort: str = "updated",
 ) -> QuerySet[VpnRequest]:
-    """Requests for the dashboard with customers, tunnels and redundancy risk; newest
-    activity first, or (`sort="health"`) the worst health first."""
+    """Requests for the dashboard with customers, tunnels, redundancy risk and whether AWS
+    has maintenance pending on them (`maintenance_pending`; `maintenance=True` keeps only
+    those); newest activity first, or (`sort="health"`) the worst health first."""
     requests = with_redundancy_risk(
         VpnRequest.objects.select_related("customer", "owner").prefetch_related(
             Prefetch("tunnels", queryset=Tunnel.objects.order_by("position"))
         )
-    )
+    ).annotate(maintenance_pending=maintenance_pending_exists())
     search = search.strip()
     if search:
         condition = (
@@ -94,6 +97,8 @@ def request_list(
         requests = requests.filter(owner_id=owner_id)
     if health in HEALTH_FILTERS:
         requests = requests.filter(redundancy_risk__in=HEALTH_FILTERS[health][1])
+    if maintenance:
+        requests = requests.filter(maintenance_pending=True)
     return requests.order_by(*SORTS.get(sort, SORTS["updated"]))
 
 

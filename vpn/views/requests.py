@@ -19,6 +19,7 @@ from vpn.forms import RequestForm, SendBackForm, intake_initial
 from vpn.models import VpnRequest
 from vpn.permissions import RoleRequiredMixin
 from vpn.regions import REGION_CHOICES
+from vpn.selectors import diagnosis as diagnosis_selectors
 from vpn.selectors import intake as intake_selectors
 from vpn.selectors import packs as pack_selectors
 from vpn.selectors import provisioning as provisioning_selectors
@@ -52,6 +53,7 @@ class DashboardView(RoleRequiredMixin, ListView):
             region=params.get("region", ""),
             owner_id=self.request.user.pk if params.get("mine") else None,
             health=params.get("health", ""),
+            maintenance=bool(params.get("maintenance")),
             sort=params.get("sort", "updated"),
         )
 
@@ -87,7 +89,8 @@ class DashboardView(RoleRequiredMixin, ListView):
 
 
 class RequestDetailView(RoleRequiredMixin, DetailView):
-    """One request: its setup steps, intake, tunnels, AWS resources and history."""
+    """One request: its setup steps, intake, tunnels (with their diagnosis, negotiation,
+    maintenance and recent log events), AWS resources and history."""
 
     action = "request_view"
     template_name = "vpn/requests/request_detail.html"
@@ -125,6 +128,14 @@ class RequestDetailView(RoleRequiredMixin, DetailView):
             pack_selectors.config_pack_card_context(request=vpn_request, user=self.request.user),
             reveal_refusal=key_reveal_refusal_pop(self.request, vpn_request.pk),
         )
+        # The log panel asks CloudWatch Logs: when a person opens the page, not on its
+        # polls (which swap in other regions of the page and leave the panel as it is).
+        if self.request.headers.get("HX-Request") != "true":
+            context["tunnel_logs"] = diagnosis_selectors.tunnel_log_panel(
+                request=vpn_request,
+                tunnel=self.request.GET.get("log_tunnel", ""),
+                kind=self.request.GET.get("log_kind", ""),
+            )
         return context
 
     def render_to_response(self, context, **response_kwargs):
