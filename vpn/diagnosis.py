@@ -131,8 +131,8 @@ CAUSES: tuple[Cause, ...] = (
         key="customer_not_initiating",
         title="The customer's device does not initiate (IKEv1)",
         kind=IKE,
-        says="`waiting for the customer gateway to initiate`",
-        pattern=re.compile(r"waiting for the customer gateway to initiate", re.IGNORECASE),
+        says="`waiting for the customer gateway ... to initiate`",
+        pattern=re.compile(r"waiting for the customer gateway\b.* to initiate", re.IGNORECASE),
         cause="AWS never starts this tunnel (IKEv1, or startup action add) and the customer's "
         "device has not started it, or not again after it dropped.",
         fix_engineer="Point the customer at the pack's re-initiation settings for their "

@@ -108,11 +108,11 @@ def tunnels_negotiated_read(*, region: str, connections: dict[int, str]) -> int:
 
 
 def problem_reason(*, tunnel: Tunnel, flaps: int) -> str:
-    """Why the tunnel needs a diagnosis ("" for none): down, flapping (`flaps` changes of
-    status within the window), or up over BGP without a route."""
+    """Why the tunnel needs a diagnosis ("" for none): down, flapping (`flaps` drops
+    within the window), or up over BGP without a route."""
     if tunnel.status != TunnelStatus.UP:
         return REASON_DOWN
-    if flaps >= settings.DIAGNOSIS_FLAP_CHANGES:
+    if flaps >= settings.DIAGNOSIS_FLAP_DROPS:
         return REASON_FLAPPING
     if tunnel.request.routing == Routing.BGP and tunnel.accepted_route_count == 0:
         return REASON_NO_ROUTES
@@ -120,10 +120,13 @@ def problem_reason(*, tunnel: Tunnel, flaps: int) -> str:
 
 
 def flap_counts(*, tunnel_ids: list[int], now: datetime) -> dict[int, int]:
-    """Changes of status of each tunnel within the flapping window (one query)."""
+    """How often each tunnel dropped (from up) within the flapping window (one query):
+    a new tunnel coming up, or one outage, is no flapping."""
     since = now - timedelta(seconds=settings.DIAGNOSIS_FLAP_WINDOW_SECONDS)
     return dict(
-        TunnelStatusChange.objects.filter(tunnel_id__in=tunnel_ids, changed_at__gte=since)
+        TunnelStatusChange.objects.filter(
+            tunnel_id__in=tunnel_ids, changed_at__gte=since, old_status=TunnelStatus.UP
+        )
         .values("tunnel_id")
         .annotate(count=Count("pk"))
         .values_list("tunnel_id", "count")
