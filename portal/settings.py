@@ -228,8 +228,9 @@ TUNNEL_LOG_LOOKBACK_HOURS = env.int("TUNNEL_LOG_LOOKBACK_HOURS", default=24)
 TUNNEL_LOG_PAGE_EVENTS = env.int("TUNNEL_LOG_PAGE_EVENTS", default=50)
 
 # Diagnosis (vpn.services.diagnosis): a tunnel is flapping once it dropped (went from up
-# to down) this many times within the window; a problem tunnel's diagnosis is read again (its log events)
-# at the latest after DIAGNOSIS_STALE_SECONDS, and at once whenever its status changes.
+# to down) this many times within the window. A problem tunnel's diagnosis is read again
+# (its log events) at once whenever its status changes, and, while it names no cause,
+# after DIAGNOSIS_STALE_SECONDS (the logs may tell later).
 DIAGNOSIS_FLAP_DROPS = env.int("DIAGNOSIS_FLAP_DROPS", default=3)
 DIAGNOSIS_FLAP_WINDOW_SECONDS = env.int("DIAGNOSIS_FLAP_WINDOW_SECONDS", default=3600)
 DIAGNOSIS_STALE_SECONDS = env.int("DIAGNOSIS_STALE_SECONDS", default=300)

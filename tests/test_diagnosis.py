@@ -114,18 +114,23 @@ def test_steady_tunnels_cost_the_refresh_no_extra_call(aws_sandbox):
     assert run.aws_calls == 1
 
 
-def test_a_stale_diagnosis_is_read_again(aws_sandbox):
+def test_a_stale_diagnosis_without_a_cause_is_read_again(aws_sandbox):
     request = up_vpn(aws_sandbox)
-    inject(aws_sandbox, request, 1, "psk_mismatch")
+    flip(aws_sandbox, request, 1, "DOWN")  # no known cause: the logs may tell later
+    inject(aws_sandbox, request, 2, "psk_mismatch")
     status_refresh()
     stale = datetime.now(UTC) - timedelta(seconds=settings.DIAGNOSIS_STALE_SECONDS + 1)
-    Tunnel.objects.filter(request=request, position=1).update(diagnosed_at=stale)
+    Tunnel.objects.filter(request=request).update(
+        diagnosed_at=stale, updated_at=stale - timedelta(seconds=1)
+    )
     before = calls(aws_sandbox, "FilterLogEvents")
 
     status_refresh()
 
     assert calls(aws_sandbox, "FilterLogEvents") == before + 1
+    # The unknown one was read again; the one with a cause stands as it was.
     assert request.tunnels.get(position=1).diagnosed_at > stale
+    assert request.tunnels.get(position=2).diagnosed_at == stale
 
 
 def test_unreadable_logs_fall_back_on_the_status_message(aws_sandbox, se_client, settings):
@@ -217,3 +222,23 @@ def test_log_events_are_read_from_json_and_text():
         connection_id="vpn-0abc", stream="vpn-0abc-203.0.113.8-IKE", message="IKE SA deleted", at=at
     )
     assert (text.tunnel_ip, text.kind, text.details) == ("203.0.113.8", "IKE", "IKE SA deleted")
+
+
+def test_many_changes_at_once_are_caught_up_over_the_next_refreshes(aws_sandbox, monkeypatch):
+    from vpn.services import diagnosis as diagnosis_service
+
+    monkeypatch.setattr(diagnosis_service, "NEGOTIATED_READS_PER_REGION", 1)
+    monkeypatch.setattr(diagnosis_service, "DIAGNOSED_CONNECTIONS_PER_REGION", 1)
+    first = live_vpn(aws_sandbox, as_provisioned=True)
+    second = live_vpn(aws_sandbox, as_provisioned=True)
+    status_refresh()
+    status_refresh()  # both connections down: one diagnosed per refresh
+    assert Tunnel.objects.exclude(diagnosed_at=None).count() == 4
+    for request in (first, second):
+        flip(aws_sandbox, request, 1, "UP", accepted_route_count=1)
+
+    read = [status_refresh().detail_calls for _ in range(3)]
+
+    assert Tunnel.objects.exclude(negotiated={}).count() == 2
+    assert calls(aws_sandbox, "GetActiveVpnTunnelStatus") == 2
+    assert read[-1] == 0  # caught up

@@ -5,15 +5,25 @@ Both run inside `vpn.services.status.status_refresh`, after a region's telemetry
 been applied, and both ask AWS only about the tunnels that need it, so that a refresh of
 many healthy VPNs costs what it cost before (`bench/bench_status.py`):
 
-* `tunnels_negotiated_read` calls `GetActiveVpnTunnelStatus` for an up tunnel only when
-  nothing was read since its last change of status. What a tunnel negotiated changes
-  only when it negotiates again from scratch, which AWS reports as a change (a rekey
-  keeps the algorithms); a steady tunnel is therefore read once, not once per refresh.
+* `tunnels_negotiated_read` calls `GetActiveVpnTunnelStatus` (one tunnel per call: AWS
+  has no batch form) for an up tunnel only when its telemetry changed since the last
+  reading. What a tunnel negotiated changes only when it negotiates again, which AWS
+  reports as a change (its `LastStatusChange` moves with IKE, IPsec and BGP state; a
+  rekey keeps the algorithms); a steady tunnel is therefore read once, not once per
+  refresh. The refresh dates each change of telemetry on the portal's clock
+  (`Tunnel.updated_at`): AWS's own times are whole seconds, too coarse to tell a tunnel
+  that came up again within the second of the last reading.
 * `tunnels_diagnose` reads the log events of the VPN connections that have a problem
-  tunnel (two calls per connection: its streams, then their events), and only when the
-  tunnel's telemetry changed since its last diagnosis, or that diagnosis is older than
-  `DIAGNOSIS_STALE_SECONDS` (log events may arrive after the status changed). A tunnel
-  that is healthy again has its diagnosis cleared without a call.
+  tunnel (at most two calls per connection: its streams, then their events), and only
+  when the tunnel's telemetry changed since its last diagnosis, or that diagnosis named
+  no cause and is older than `DIAGNOSIS_STALE_SECONDS` (log events may arrive after the
+  status changed). A tunnel that is healthy again has its diagnosis cleared without a
+  call.
+
+Each refresh does at most `NEGOTIATED_READS_PER_REGION` and
+`DIAGNOSED_CONNECTIONS_PER_REGION` of these per region, the most recent changes first:
+when many tunnels change at once (a region's outage, a first refresh), the status itself
+is not held up, and the next refreshes catch up on the rest.
 
 The diagnosis itself is `vpn.diagnosis.diagnose`, over the table of known causes.
 """
@@ -44,6 +54,10 @@ logger = logging.getLogger(__name__)
 LOG_LEAD_SECONDS = 120
 # The most log events read for one connection's problem tunnels at a time.
 LOG_EVENTS_PER_CONNECTION = 200
+# Per region and refresh: tunnels whose negotiation is read, connections diagnosed. A
+# call takes tens of milliseconds: together at most about a second or two per region.
+NEGOTIATED_READS_PER_REGION = 20
+DIAGNOSED_CONNECTIONS_PER_REGION = 10
 
 
 def _monitored(connections: dict[int, str]):
@@ -74,21 +88,38 @@ def _monitored(connections: dict[int, str]):
     ]
 
 
-def tunnels_negotiated_read(*, region: str, connections: dict[int, str]) -> int:
-    """Store what each up tunnel negotiated, for the tunnels not read since their last
-    change of status; returns how many AWS calls were made.
+def tunnel_details_read(*, region: str, connections: dict[int, str]) -> int:
+    """Read what up tunnels negotiated and diagnose the tunnels in trouble, for the
+    requests in `connections` (request id -> VPN connection id) of one region; returns
+    how many AWS calls were made. One query loads the tunnels for both; a failure of
+    one part leaves the other to run."""
+    tunnels = _monitored(connections)
+    calls = 0
+    for read in (tunnels_negotiated_read, tunnels_diagnose):
+        try:
+            calls += read(region=region, connections=connections, tunnels=tunnels)
+        except Exception:
+            logger.exception("%s in %s failed; the next refresh tries again", read.__name__, region)
+    return calls
+
+
+def tunnels_negotiated_read(
+    *, region: str, connections: dict[int, str], tunnels: list[Tunnel]
+) -> int:
+    """Store what each up tunnel of `tunnels` negotiated, for those not read since their
+    telemetry last changed; returns how many AWS calls were made.
 
     A call that fails leaves the tunnel to the next refresh.
     """
+    due = [
+        tunnel
+        for tunnel in tunnels
+        if tunnel.status == TunnelStatus.UP
+        and (tunnel.negotiated_at is None or tunnel.updated_at > tunnel.negotiated_at)
+    ]
+    due.sort(key=lambda tunnel: tunnel.updated_at, reverse=True)
     calls = 0
-    for tunnel in _monitored(connections):
-        if tunnel.status != TunnelStatus.UP:
-            continue
-        changed = tunnel.last_status_change
-        if tunnel.negotiated_at is not None and (
-            changed is None or changed <= tunnel.negotiated_at
-        ):
-            continue
+    for tunnel in due[:NEGOTIATED_READS_PER_REGION]:
         calls += 1
         try:
             negotiated = aws.vpn_tunnel_active_status(
@@ -133,12 +164,10 @@ def flap_counts(*, tunnel_ids: list[int], now: datetime) -> dict[int, int]:
     )
 
 
-def tunnels_diagnose(*, region: str, connections: dict[int, str]) -> int:
-    """Diagnose the problem tunnels of the requests in `connections` (request id -> VPN
-    connection id) whose diagnosis is missing, overtaken or stale, and clear that of the
-    healthy ones; returns how many AWS calls were made."""
+def tunnels_diagnose(*, region: str, connections: dict[int, str], tunnels: list[Tunnel]) -> int:
+    """Diagnose the problem tunnels of `tunnels` whose diagnosis is missing, overtaken or
+    stale, and clear that of the healthy ones; returns how many AWS calls were made."""
     now = timezone.now()
-    tunnels = _monitored(connections)
     flaps = flap_counts(tunnel_ids=[tunnel.pk for tunnel in tunnels], now=now)
     stale_before = now - timedelta(seconds=settings.DIAGNOSIS_STALE_SECONDS)
     healthy: list[int] = []
@@ -154,15 +183,22 @@ def tunnels_diagnose(*, region: str, connections: dict[int, str]) -> int:
         # times are whole seconds: too coarse to tell a change from the last diagnosis).
         if (
             diagnosed is None
-            or diagnosed < stale_before
             or tunnel.updated_at > diagnosed
             or tunnel.diagnosis.get("reason") != reason
+            or (not tunnel.diagnosis.get("cause") and diagnosed < stale_before)
         ):
             due[tunnel.request_id].append((tunnel, reason))
     if healthy:
         Tunnel.objects.filter(pk__in=healthy).update(diagnosis={}, diagnosed_at=now)
+    # The latest changes first; the rest wait for the next refresh.
+    order = sorted(
+        due,
+        key=lambda request_id: max(tunnel.updated_at for tunnel, _ in due[request_id]),
+        reverse=True,
+    )
     calls = 0
-    for request_id, problems in due.items():
+    for request_id in order[:DIAGNOSED_CONNECTIONS_PER_REGION]:
+        problems = due[request_id]
         calls += _connection_diagnose(
             region=region, connection_id=connections[request_id], problems=problems, now=now
         )

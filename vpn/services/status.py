@@ -50,7 +50,7 @@ from vpn.selectors.status import (
     request_health,
     tunnels_phrase,
 )
-from vpn.services.diagnosis import tunnels_diagnose, tunnels_negotiated_read
+from vpn.services.diagnosis import tunnel_details_read
 from vpn.services.notifications import email_queue, emails_send
 from vpn.services.stages import StageMoveError, request_move
 
@@ -139,14 +139,14 @@ def status_refresh(
 def _details_read(region: str, watched: list[_Watched]) -> int:
     """What up tunnels negotiated, and why tunnels in trouble are; returns the AWS calls
     made. A failure here costs the region neither its refresh nor the run's record."""
-    connections = {item.request_id: item.connection_id for item in watched}
-    calls = 0
-    for read in (tunnels_negotiated_read, tunnels_diagnose):
-        try:
-            calls += read(region=region, connections=connections)
-        except Exception:
-            logger.exception("Status refresh: %s of %s failed", read.__name__, region)
-    return calls
+    try:
+        return tunnel_details_read(
+            region=region,
+            connections={item.request_id: item.connection_id for item in watched},
+        )
+    except Exception:
+        logger.exception("Status refresh: the tunnel details of %s failed", region)
+        return 0
 
 
 def status_refresh_queue(*, trigger: str, regions: list[str] | None = None) -> None:
