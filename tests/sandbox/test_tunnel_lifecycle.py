@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
+from sandbox.server import SandboxServer
+from tests.sandbox.test_state_transitions import ManualClock
+
 LIFECYCLE = {"EnableTunnelLifecycleControl": True}
 
 
@@ -14,17 +17,16 @@ def _tunnel_ips(vpn) -> list[str]:
     return [tunnel["OutsideIpAddress"] for tunnel in vpn["Options"]["TunnelOptions"]]
 
 
-def _schedule(control_api, vpn_id, ip, deadline, **extra):
-    return control_api(
-        "POST",
-        "/_sandbox/tunnel-maintenance",
-        {
-            "vpn_connection_id": vpn_id,
-            "outside_ip": ip,
-            "auto_applied_after": deadline.isoformat(),
-            **extra,
-        },
-    )
+def _schedule(control_api, vpn_id, ip, deadline, url=None, **extra):
+    payload = {
+        "vpn_connection_id": vpn_id,
+        "outside_ip": ip,
+        "auto_applied_after": deadline.isoformat(),
+        **extra,
+    }
+    if url is None:
+        return control_api("POST", "/_sandbox/tunnel-maintenance", payload)
+    return control_api("POST", "/_sandbox/tunnel-maintenance", payload, url=url)
 
 
 def _telemetry(describe_vpn, vpn_id, ip) -> dict:
@@ -156,3 +158,36 @@ def test_an_unknown_tunnel_is_refused(ec2, make_vpn):
             VpnConnectionId=vpn["VpnConnectionId"], VpnTunnelOutsideIpAddress="198.18.200.1"
         )
     assert raised.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_at_its_deadline_aws_applies_the_maintenance_itself(ec2_client_for, control_api):
+    clock = ManualClock()
+    server = SandboxServer(port=0, state_delay=0.0, clock=clock)
+    url = server.start()
+    try:
+        ec2 = ec2_client_for(url)
+        gateway = ec2.create_customer_gateway(Type="ipsec.1", PublicIp="192.0.2.20", BgpAsn=65020)
+        vpn = ec2.create_vpn_connection(
+            Type="ipsec.1",
+            CustomerGatewayId=gateway["CustomerGateway"]["CustomerGatewayId"],
+            VpnGatewayId=ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"],
+            Options={"TunnelOptions": [LIFECYCLE, LIFECYCLE]},
+        )["VpnConnection"]
+        vpn_id, ip = vpn["VpnConnectionId"], _tunnel_ips(vpn)[0]
+        code, _ = _schedule(
+            control_api, vpn_id, ip, datetime.now(UTC) + timedelta(hours=1), url=url
+        )
+        assert code == 200
+
+        def pending() -> bool:
+            details = ec2.get_vpn_tunnel_replacement_status(
+                VpnConnectionId=vpn_id, VpnTunnelOutsideIpAddress=ip
+            )["MaintenanceDetails"]
+            return "PendingMaintenance" in details
+
+        clock.advance(1800)
+        assert pending()
+        clock.advance(1801)
+        assert not pending()
+    finally:
+        server.stop()
