@@ -304,6 +304,30 @@ STATUS_PAGE_POLL_SECONDS = env.int("STATUS_PAGE_POLL_SECONDS", default=5)
 CUSTOMER_PAGE_POLL_SECONDS = env.int("CUSTOMER_PAGE_POLL_SECONDS", default=15)
 # Days of refresh runs kept (one row per run, shown as "status as of").
 STATUS_REFRESH_KEEP_DAYS = env.int("STATUS_REFRESH_KEEP_DAYS", default=7)
+
+# Tunnel logs (CloudWatch Logs): every new tunnel sends its IKE and BGP logs to this log
+# group, one per region (log groups are regional), made idempotently before the VPN
+# connection. The /aws/vendedlogs/ prefix keeps the log resource policy AWS writes for
+# vended logs under its size cap however many groups there are. Retention in days: one
+# of CloudWatch's values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365...).
+TUNNEL_LOG_GROUP = env("TUNNEL_LOG_GROUP", default="/aws/vendedlogs/vpn-portal/tunnels")
+TUNNEL_LOG_RETENTION_DAYS = env.int("TUNNEL_LOG_RETENTION_DAYS", default=30)
+# How far back the request page's log panel reads, and how many events it shows.
+TUNNEL_LOG_LOOKBACK_HOURS = env.int("TUNNEL_LOG_LOOKBACK_HOURS", default=24)
+TUNNEL_LOG_PAGE_EVENTS = env.int("TUNNEL_LOG_PAGE_EVENTS", default=50)
+
+# Diagnosis (vpn.services.diagnosis): a tunnel is flapping once it dropped (went from up
+# to down) this many times within the window. A problem tunnel's diagnosis is read again
+# (its log events) at once whenever its status changes, and, while it names no cause,
+# after DIAGNOSIS_STALE_SECONDS (the logs may tell later).
+DIAGNOSIS_FLAP_DROPS = env.int("DIAGNOSIS_FLAP_DROPS", default=3)
+DIAGNOSIS_FLAP_WINDOW_SECONDS = env.int("DIAGNOSIS_FLAP_WINDOW_SECONDS", default=3600)
+DIAGNOSIS_STALE_SECONDS = env.int("DIAGNOSIS_STALE_SECONDS", default=300)
+
+# AWS endpoint maintenance (vpn.services.maintenance): how often every watched tunnel's
+# pending maintenance is read (AWS announces it days ahead; one call per tunnel).
+MAINTENANCE_CHECK_SECONDS = env.int("MAINTENANCE_CHECK_SECONDS", default=3600)
+
 # Bearer token that lets a Prometheus server read /metrics without a login; empty: login only.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 

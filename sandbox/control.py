@@ -2,6 +2,13 @@
 
 * ``POST /_sandbox/tunnel-status``: set a tunnel's telemetry (UP/DOWN, message, routes,
   and when the status last changed).
+* ``POST /_sandbox/tunnel-cause`` ``{"vpn_connection_id", "outside_ip", "cause"}``: make a
+  known cause happen on a tunnel (``GET /_sandbox/tunnel-causes`` lists them): its
+  status, message and log lines become what AWS reports for it.
+* ``POST /_sandbox/tunnel-maintenance``: schedule endpoint maintenance on a tunnel, with
+  the date after which AWS applies it anyway.
+* ``POST /_sandbox/tunnel-negotiated``: set what an up tunnel negotiated
+  (``GetActiveVpnTunnelStatus``), or go back to what its options prescribe.
 * ``GET`` and ``POST /_sandbox/state-delay`` ``{"seconds": S}``: how long resources stay
   in their transitional states, from now on.
 * ``POST /_sandbox/faults``, ``GET`` and ``DELETE`` on the same path: fault injection rules.
@@ -26,8 +33,12 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.faults import parse_rule
 from sandbox.state import SandboxState
+from sandbox.tunnel_logs import CAUSES
+from sandbox.vpn import NEGOTIATED_FIELDS
 
 TUNNEL_STATUSES = ("UP", "DOWN")
+# What scheduled maintenance is called unless the control request says otherwise.
+DEFAULT_MAINTENANCE = "Tunnel endpoint replacement to apply software updates"
 # The longest a control request may block (waiting for a held answer).
 MAX_WAIT_SECONDS = 30.0
 
@@ -63,6 +74,10 @@ class ControlApi:
         self.reset = reset
         self.routes: dict[tuple[str, str], Callable[[Request], Response]] = {
             ("POST", "/_sandbox/tunnel-status"): self.tunnel_status,
+            ("POST", "/_sandbox/tunnel-cause"): self.tunnel_cause,
+            ("GET", "/_sandbox/tunnel-causes"): self.tunnel_causes,
+            ("POST", "/_sandbox/tunnel-maintenance"): self.tunnel_maintenance,
+            ("POST", "/_sandbox/tunnel-negotiated"): self.tunnel_negotiated,
             ("GET", "/_sandbox/faults"): self.list_faults,
             ("POST", "/_sandbox/faults"): self.add_fault,
             ("DELETE", "/_sandbox/faults"): self.clear_faults,
@@ -173,6 +188,100 @@ class ControlApi:
             }
         )
 
+    def tunnel_causes(self, request: Request) -> Response:
+        """The causes that can be injected, with what each is and whether it needs BGP."""
+        return _json(
+            {
+                "causes": [
+                    {"cause": cause.name, "summary": cause.summary, "bgp_only": cause.bgp_only}
+                    for cause in CAUSES.values()
+                ]
+            }
+        )
+
+    def tunnel_cause(self, request: Request) -> Response:
+        """Make a known cause happen on a tunnel: status, message and AWS's log lines."""
+        payload = _body(request)
+        connection_id, outside_ip = _tunnel_named(payload)
+        cause = payload.get("cause")
+        if cause not in CAUSES:
+            raise ControlError(400, f"'cause' must be one of: {', '.join(CAUSES)}")
+        try:
+            tunnel = self.state.vpn.inject_cause(connection_id, outside_ip, cause)
+        except LookupError:
+            raise ControlError(
+                404, f"no tunnel {outside_ip} on VPN connection {connection_id}"
+            ) from None
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
+        return _json(
+            {
+                "vpn_connection_id": connection_id,
+                "outside_ip": tunnel.outside_ip,
+                "cause": cause,
+                "status": tunnel.status,
+                "message": tunnel.status_message,
+                "accepted_route_count": tunnel.accepted_route_count,
+                "last_status_change": tunnel.last_status_change.isoformat(),
+            }
+        )
+
+    def tunnel_maintenance(self, request: Request) -> Response:
+        """Schedule endpoint maintenance on a tunnel, applied by AWS after a date."""
+        payload = _body(request)
+        connection_id, outside_ip = _tunnel_named(payload)
+        description = payload.get("description", DEFAULT_MAINTENANCE)
+        if not isinstance(description, str) or not description.strip():
+            raise ControlError(400, "'description' must be a non-empty string")
+        deadline = _time(payload.get("auto_applied_after"), "auto_applied_after")
+        if deadline is None or deadline <= datetime.now(UTC):
+            raise ControlError(400, "'auto_applied_after' must be a time in the future")
+        try:
+            tunnel = self.state.vpn.schedule_maintenance(
+                connection_id, outside_ip, description.strip(), deadline
+            )
+        except LookupError:
+            raise ControlError(
+                404, f"no tunnel {outside_ip} on VPN connection {connection_id}"
+            ) from None
+        return _json(
+            {
+                "vpn_connection_id": connection_id,
+                "outside_ip": tunnel.outside_ip,
+                "pending_maintenance": tunnel.pending_maintenance,
+                "auto_applied_after": deadline.isoformat(),
+            }
+        )
+
+    def tunnel_negotiated(self, request: Request) -> Response:
+        """Set what an up tunnel negotiated; ``{"negotiated": null}`` (or no fields) goes
+        back to what its options prescribe."""
+        payload = _body(request)
+        connection_id, outside_ip = _tunnel_named(payload)
+        negotiated = payload.get("negotiated")
+        if negotiated is not None:
+            if not isinstance(negotiated, dict) or set(negotiated) - set(NEGOTIATED_FIELDS):
+                raise ControlError(
+                    400, f"'negotiated' may hold only: {', '.join(NEGOTIATED_FIELDS)}"
+                )
+            for name, value in negotiated.items():
+                wanted = int if name.endswith("DHGroup") else str
+                if isinstance(value, bool) or not isinstance(value, wanted):
+                    raise ControlError(400, f"'{name}' must be a {wanted.__name__}")
+        try:
+            tunnel = self.state.vpn.set_negotiated(connection_id, outside_ip, negotiated)
+        except LookupError:
+            raise ControlError(
+                404, f"no tunnel {outside_ip} on VPN connection {connection_id}"
+            ) from None
+        return _json(
+            {
+                "vpn_connection_id": connection_id,
+                "outside_ip": tunnel.outside_ip,
+                "negotiated": tunnel.negotiated,
+            }
+        )
+
     def list_faults(self, request: Request) -> Response:
         """The active fault rules."""
         return _json({"rules": [rule.describe() for rule in self.state.faults.rules]})
@@ -267,8 +376,17 @@ def _wait_seconds(request: Request) -> float:
     return seconds
 
 
-def _past_time(value: Any, name: str) -> datetime | None:
-    """An ISO 8601 time with its UTC offset, not in the future; None when not given."""
+def _tunnel_named(payload: dict[str, Any]) -> tuple[str, str]:
+    """The VPN connection id and tunnel outside IP a request names."""
+    connection_id = payload.get("vpn_connection_id")
+    outside_ip = payload.get("outside_ip")
+    if not isinstance(connection_id, str) or not isinstance(outside_ip, str):
+        raise ControlError(400, "'vpn_connection_id' and 'outside_ip' must be strings")
+    return connection_id, outside_ip
+
+
+def _time(value: Any, name: str) -> datetime | None:
+    """An ISO 8601 time with its UTC offset; None when not given."""
     if value is None:
         return None
     try:
@@ -277,6 +395,12 @@ def _past_time(value: Any, name: str) -> datetime | None:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise ControlError(400, f"'{name}' must be an ISO 8601 time with its UTC offset")
-    if moment > datetime.now(UTC):
-        raise ControlError(400, f"'{name}' must not be in the future")
     return moment.astimezone(UTC)
+
+
+def _past_time(value: Any, name: str) -> datetime | None:
+    """An ISO 8601 time with its UTC offset, not in the future; None when not given."""
+    moment = _time(value, name)
+    if moment is not None and moment > datetime.now(UTC):
+        raise ControlError(400, f"'{name}' must not be in the future")
+    return moment

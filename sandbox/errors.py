@@ -1,10 +1,12 @@
-"""EC2-style API errors and their XML rendering.
+"""EC2-style API errors and their XML (and JSON) rendering.
 
 Every error the sandbox produces itself (validation, DryRun, injected faults) is an
 :class:`ApiError`, rendered in EC2's error shape so that botocore raises a ``ClientError``
-carrying the same code as real AWS would.
+carrying the same code as real AWS would. A fault injected into a JSON-protocol call
+(CloudWatch Logs) is rendered in that protocol's shape instead.
 """
 
+import json
 import uuid
 from xml.sax.saxutils import escape
 
@@ -26,6 +28,10 @@ class ApiError(Exception):
             f"<Code>{escape(self.code)}</Code><Message>{escape(self.message)}</Message>"
             f"</Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
         )
+
+    def to_json(self) -> str:
+        """Render the error the way JSON-protocol services (CloudWatch Logs) do."""
+        return json.dumps({"__type": self.code, "message": self.message})
 
 
 def invalid_parameter(message: str) -> ApiError:

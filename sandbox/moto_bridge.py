@@ -13,7 +13,9 @@ The sandbox is built on moto 5.2.5's server mode and relies on these internals:
   ``nat_gateways``, ``tags``, ...), its ``addresses`` list and ``allocate_address`` with
   an explicit address, and getters (``get_vpn_gateway``...);
 * ``moto_api_backend.reset()``, and two caches that outlive it (see :func:`reset_moto`);
-* ``moto.settings.ec2_load_default_amis``, consulted whenever an EC2 backend is built.
+* ``moto.settings.ec2_load_default_amis``, consulted whenever an EC2 backend is built;
+* moto's CloudWatch Logs backends (``moto.logs.models.logs_backends``): their ``groups``
+  and ``create_log_stream`` / ``put_log_events``, where the sandbox writes tunnel logs.
 
 moto is pinned exactly; importing this module with another version fails at once, and
 ``tests/sandbox/test_moto_contract.py`` checks the internals above, so an upgrade is a
@@ -36,12 +38,14 @@ from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.models.subnets import Subnet
 from moto.ec2.responses import EC2Response
 from moto.ec2.utils import add_tag_specification, random_vpn_connection_id
+from moto.logs.models import logs_backends
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from sandbox import devices, filters, gateway_config
 from sandbox.errors import ApiError, invalid_parameter
 from sandbox.state import SandboxState
+from sandbox.tunnel_logs import LogGroup
 from sandbox.validation import check_amazon_asn, check_customer_asn, check_ipv4_address
 from sandbox.vpn import VpnConnection
 
@@ -75,7 +79,9 @@ VPN_CONNECTION_FILTERS = (
 
 
 # moto's backends are process-wide, shared by every sandbox server in the process.
-_MOTO_LOCK = threading.Lock()
+# Re-entrant: an EC2 call that makes a tunnel change writes its log events to moto's
+# CloudWatch Logs while the call itself holds the lock.
+_MOTO_LOCK = threading.RLock()
 
 
 @contextmanager
@@ -98,8 +104,35 @@ def _calling_moto() -> Iterator[None]:
             moto.settings.ec2_load_default_amis = original
 
 
+class MotoLogSink:
+    """Tunnel log events, stored in moto's CloudWatch Logs (where ``FilterLogEvents``
+    and the other Logs calls to the sandbox find them)."""
+
+    def exists(self, group: LogGroup) -> bool:
+        """Whether the log group exists in moto."""
+        with _calling_moto():
+            return group.name in logs_backends[group.account][group.region].groups
+
+    def put(self, group: LogGroup, stream: str, events: list[tuple[int, str]]) -> None:
+        """Append the events to the stream (made on first use); a deleted group loses them."""
+        with _calling_moto():
+            backend = logs_backends[group.account][group.region]
+            log_group = backend.groups.get(group.name)
+            if log_group is None:
+                return
+            if stream not in log_group.streams:
+                backend.create_log_stream(group.name, stream)
+            backend.put_log_events(
+                group.name,
+                stream,
+                [{"timestamp": millis, "message": message} for millis, message in events],
+            )
+
+
 def build_moto_app(state: SandboxState) -> Any:
-    """moto's WSGI server application, with this sandbox's EC2 API in place of moto's."""
+    """moto's WSGI server application, with this sandbox's EC2 API in place of moto's,
+    and the sandbox's tunnel logs written to moto's CloudWatch Logs."""
+    state.tunnel_logs.sink = MotoLogSink()
     # A subclass per server, so that each server's requests see that server's state.
     response_class = type("BoundSandboxEC2Response", (SandboxEC2Response,), {"sandbox": state})
 
@@ -571,6 +604,47 @@ class SandboxEC2Response(EC2Response):
             self._get_param("TunnelOptions") or {},
         )
         return ActionResult({"VpnConnection": view})
+
+    def _tunnel_of(self, view: SandboxVpnConnection) -> Any:
+        """The tunnel the request names by ``VpnTunnelOutsideIpAddress``."""
+        outside_ip = self._get_param("VpnTunnelOutsideIpAddress")
+        try:
+            return view.record.tunnel(outside_ip)
+        except LookupError:
+            raise invalid_parameter(
+                f"The VPN connection {view.id} has no tunnel with outside IP address {outside_ip}."
+            ) from None
+
+    def get_vpn_tunnel_replacement_status(self) -> ActionResult:
+        """A tunnel's pending endpoint maintenance and when AWS applies it anyway."""
+        view = self._vpn_view(self._get_param("VpnConnectionId"))
+        tunnel = self._tunnel_of(view)
+        record = view.record
+        return ActionResult(
+            {
+                "VpnConnectionId": record.id,
+                "TransitGatewayId": record.transit_gateway_id,
+                "CustomerGatewayId": record.customer_gateway_id,
+                "VpnGatewayId": record.vpn_gateway_id,
+                "VpnTunnelOutsideIpAddress": tunnel.outside_ip,
+                "MaintenanceDetails": tunnel.maintenance_details(),
+            }
+        )
+
+    def replace_vpn_tunnel(self) -> ActionResult:
+        """Replace a tunnel's endpoint (applying its pending maintenance if asked)."""
+        view = self._vpn_view(self._get_param("VpnConnectionId"))
+        self.sandbox.vpn.replace_tunnel(
+            view.record,
+            self._get_param("VpnTunnelOutsideIpAddress"),
+            bool(self._get_param("ApplyPendingMaintenance", False)),
+        )
+        return ActionResult({"Return": True})
+
+    def get_active_vpn_tunnel_status(self) -> ActionResult:
+        """What an up tunnel negotiated: IKE version, algorithms and DH groups."""
+        view = self._vpn_view(self._get_param("VpnConnectionId"))
+        return ActionResult({"ActiveVpnTunnelStatus": self._tunnel_of(view).active_status()})
 
     def modify_vpn_connection_options(self) -> ActionResult:
         """Change the connection's local and remote network CIDRs."""

@@ -2,8 +2,9 @@
 
 Every AWS call goes through :class:`SandboxApp`, which applies due state changes, counts
 the call, answers it with an injected fault or a DryRun error when it should, and
-otherwise hands it to moto (with the sandbox's EC2 API in place of moto's). Requests to
-``/_sandbox/`` go to the control API.
+otherwise hands it to moto (with the sandbox's EC2 API in place of moto's; other
+services, CloudWatch Logs among them, are moto's own, found from the request's
+signature). Requests to ``/_sandbox/`` go to the control API.
 
 From tests::
 
@@ -49,6 +50,7 @@ class ApiCall:
     action: str
     region: str
     dry_run: bool
+    json_protocol: bool = False  # CloudWatch Logs; EC2 speaks the query protocol
 
     @classmethod
     def from_environ(cls, environ: dict[str, Any]) -> "ApiCall":
@@ -60,13 +62,14 @@ class ApiCall:
             environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
             params.update(parse_qs(body.decode("utf-8", errors="replace")))
         action = params.get("Action", [""])[0]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not action:
             # JSON protocols name the action in a header ("Service.Action").
-            action = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2] or "-"
+            action = target.rpartition(".")[2] or "-"
         match = _CREDENTIAL_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
         region = match.group(1) if match else "-"
         dry_run = params.get("DryRun", ["false"])[0].lower() == "true"
-        return cls(action=action, region=region, dry_run=dry_run)
+        return cls(action=action, region=region, dry_run=dry_run, json_protocol=bool(target))
 
 
 class SandboxApp:
@@ -123,7 +126,12 @@ class SandboxApp:
         self.state.stats.record_call(call.action)
         error = self._refusal(call)
         if error is not None:
-            response = Response(error.to_xml(), status=error.status, mimetype="text/xml")
+            if call.json_protocol:
+                response = Response(
+                    error.to_json(), status=error.status, mimetype="application/x-amz-json-1.1"
+                )
+            else:
+                response = Response(error.to_xml(), status=error.status, mimetype="text/xml")
             body = response(environ, start_response)
             status = error.status
         else:
@@ -258,7 +266,10 @@ def run(
     url = server.start()
     try:
         # Announced inside the try: a Ctrl-C that follows at once still stops it cleanly.
-        announce(f"AWS sandbox serving the EC2 API on {url} (state delay {state_delay:g} s)")
+        announce(
+            f"AWS sandbox serving the EC2 and CloudWatch Logs APIs on {url} "
+            f"(state delay {state_delay:g} s)"
+        )
         server.wait()
     except KeyboardInterrupt:
         pass

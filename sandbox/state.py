@@ -8,12 +8,14 @@ from sandbox.addresses import elastic_ip_pool
 from sandbox.faults import CallStats, FaultInjector
 from sandbox.hold import CallHold
 from sandbox.lifecycle import Lifecycle
+from sandbox.tunnel_logs import TunnelLogWriter
 from sandbox.vpn import VpnRegistry
 
 
 class SandboxState:
-    """The sandbox's own state: delayed changes, VPN records, elastic IPs, fault rules and
-    statistics.
+    """The sandbox's own state: delayed changes, VPN records, elastic IPs, fault rules,
+    statistics, and the writer of tunnel log events (its sink, CloudWatch Logs, is set by
+    the server).
 
     ``lock`` serialises requests: moto's backends are not thread-safe and the sandbox's
     allocations (outside addresses, inside CIDRs) must not race.
@@ -28,7 +30,8 @@ class SandboxState:
         self.lock = threading.RLock()
         self.state_delay = state_delay  # as started; a reset goes back to it
         self.lifecycle = Lifecycle(state_delay, clock)
-        self.vpn = VpnRegistry(self.lifecycle, deleted_retention)
+        self.tunnel_logs = TunnelLogWriter()
+        self.vpn = VpnRegistry(self.lifecycle, deleted_retention, self.tunnel_logs)
         self.elastic_ips = elastic_ip_pool()
         self.faults = FaultInjector()
         self.stats = CallStats()
@@ -39,7 +42,7 @@ class SandboxState:
         separately)."""
         self.lifecycle.clear()
         self.lifecycle.delay = self.state_delay
-        self.vpn = VpnRegistry(self.lifecycle, self.vpn.deleted_retention)
+        self.vpn = VpnRegistry(self.lifecycle, self.vpn.deleted_retention, self.tunnel_logs)
         self.elastic_ips = elastic_ip_pool()
         self.faults.clear()
         self.stats.clear()

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sandbox.errors import invalid_parameter
+from sandbox.tunnel_logs import parse_log_group_arn
 
 # AWS's rule: 8-64 characters of letters, digits, "." and "_", not starting with "0".
 _PRE_SHARED_KEY = re.compile(r"^(?!0)[A-Za-z0-9._]{8,64}$")
@@ -40,6 +41,7 @@ ENCRYPTION_ALGORITHMS = frozenset({"AES128", "AES256", "AES128-GCM-16", "AES256-
 INTEGRITY_ALGORITHMS = frozenset({"SHA1", "SHA2-256", "SHA2-384", "SHA2-512"})
 IKE_VERSIONS = frozenset({"ikev1", "ikev2"})
 DPD_TIMEOUT_ACTIONS = frozenset({"clear", "none", "restart"})
+LOG_OUTPUT_FORMATS = frozenset({"json", "text"})
 STARTUP_ACTIONS = frozenset({"add", "start"})
 
 
@@ -185,6 +187,44 @@ def check_tunnel_settings(settings: dict[str, Any]) -> None:
         )
     if settings["StartupAction"] == "start" and "ikev1" in settings["IkeVersions"]:
         raise invalid_parameter("StartupAction 'start' is only supported with IKEv2.")
+    if not isinstance(settings["EnableTunnelLifecycleControl"], bool):
+        raise invalid_parameter("EnableTunnelLifecycleControl must be true or false.")
+
+
+def check_log_options(value: Any) -> dict[str, Any]:
+    """Check a tunnel's ``LogOptions`` and return them as ``DescribeVpnConnections`` shows
+    them: IKE (tunnel activity) and BGP logging, each off unless enabled, and when
+    enabled a log group ARN and an output format (json, AWS's default, or text)."""
+    given = value.get("CloudWatchLogOptions") if isinstance(value, dict) else None
+    if not isinstance(given, dict):
+        raise invalid_parameter("LogOptions must contain CloudWatchLogOptions.")
+    options: dict[str, Any] = {}
+    for prefix in ("", "Bgp"):
+        enabled = given.get(f"{prefix}LogEnabled", False)
+        if not isinstance(enabled, bool):
+            raise invalid_parameter(f"{prefix}LogEnabled must be true or false.")
+        options[f"{prefix}LogEnabled"] = enabled
+        arn = given.get(f"{prefix}LogGroupArn")
+        if arn is not None and parse_log_group_arn(arn) is None:
+            raise invalid_parameter(
+                f"Value ({arn}) for parameter {prefix}LogGroupArn is invalid: it must be a "
+                "CloudWatch Logs log group ARN."
+            )
+        if enabled and arn is None:
+            raise invalid_parameter(
+                f"{prefix}LogGroupArn is required when {prefix}LogEnabled is true."
+            )
+        if arn is not None:
+            options[f"{prefix}LogGroupArn"] = arn
+        output_format = given.get(f"{prefix}LogOutputFormat", "json" if enabled else None)
+        if output_format is not None:
+            if output_format not in LOG_OUTPUT_FORMATS:
+                raise invalid_parameter(
+                    f"Value ({output_format}) for parameter {prefix}LogOutputFormat is invalid. "
+                    "Valid values: json, text."
+                )
+            options[f"{prefix}LogOutputFormat"] = output_format
+    return {"CloudWatchLogOptions": options}
 
 
 def check_tunnel_count(count: int) -> None:

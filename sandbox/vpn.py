@@ -26,13 +26,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox import tunnel_logs
 from sandbox.addresses import tunnel_outside_pool
 from sandbox.errors import ApiError, invalid_parameter
 from sandbox.lifecycle import Lifecycle
+from sandbox.tunnel_logs import TunnelFacts, TunnelLogWriter
 from sandbox.validation import (
     RESERVED_INSIDE_CIDRS,
     check_cidr,
     check_inside_cidr,
+    check_log_options,
     check_pre_shared_key,
     check_tunnel_count,
     check_tunnel_settings,
@@ -56,7 +59,7 @@ TUNNEL_DEFAULTS: dict[str, Any] = {
     "IkeVersions": ["ikev1", "ikev2"],
     "StartupAction": "add",
     "EnableTunnelLifecycleControl": False,
-    "LogOptions": {"CloudWatchLogOptions": {"LogEnabled": False}},
+    "LogOptions": {"CloudWatchLogOptions": {"LogEnabled": False, "BgpLogEnabled": False}},
 }
 
 # Options given as lists of {"Value": ...} in requests and responses.
@@ -112,8 +115,36 @@ def settings_from_request(spec: dict[str, Any]) -> dict[str, Any]:
             raise invalid_parameter(f"The tunnel option {key} is not supported by the sandbox.")
         if name in _LIST_SETTINGS:
             value = [item["Value"] for item in value]
+        if name == "LogOptions":
+            value = check_log_options(value)
         settings[name] = value
     return settings
+
+
+# What a tunnel negotiates by default: the first value its options allow in a common
+# device's order of preference (strong before weak), as a device configured with
+# modern defaults would propose them.
+_PREFERENCES: dict[str, list[Any]] = {
+    "IkeVersions": ["ikev2", "ikev1"],
+    "EncryptionAlgorithms": ["AES256", "AES256-GCM-16", "AES128", "AES128-GCM-16"],
+    "IntegrityAlgorithms": ["SHA2-256", "SHA2-384", "SHA2-512", "SHA1"],
+    "DHGroupNumbers": [14, 19, 20, 21, 15, 16, 17, 18, 22, 23, 24, 5, 2],
+}
+# The members of an `ActiveVpnTunnelStatus` the control API can set.
+NEGOTIATED_FIELDS = (
+    "IkeVersion",
+    "Phase1EncryptionAlgorithm",
+    "Phase1IntegrityAlgorithm",
+    "Phase1DHGroup",
+    "Phase2EncryptionAlgorithm",
+    "Phase2IntegrityAlgorithm",
+    "Phase2DHGroup",
+)
+
+
+def _preferred(allowed: list[Any], preference: list[Any]) -> Any:
+    """The first of `preference` that `allowed` contains (else the first allowed)."""
+    return next((value for value in preference if value in allowed), allowed[0])
 
 
 @dataclass
@@ -136,6 +167,14 @@ class Tunnel:
     applying: bool = False
     held_down: bool = False
     reported: str = "DOWN"
+    # Endpoint maintenance AWS has scheduled, and when it last replaced the endpoint.
+    pending_maintenance: str = ""
+    maintenance_auto_applied_after: datetime | None = None
+    last_maintenance_applied: datetime | None = None
+    # What the control API says was negotiated (None: what the options prescribe).
+    negotiated: dict[str, Any] | None = None
+    # Counts every change of status, so that a delayed change knows it was overtaken.
+    revision: int = 0
 
     @property
     def reported_status(self) -> str:
@@ -164,6 +203,55 @@ class Tunnel:
                 value = [{"Value": item} for item in value]
             described[name] = value
         return described
+
+    @property
+    def ike_version(self) -> str:
+        """The IKE version the tunnel speaks: IKEv2 whenever its options allow it."""
+        return _preferred(self.settings["IkeVersions"], _PREFERENCES["IkeVersions"])
+
+    def maintenance_details(self) -> dict[str, Any]:
+        """The tunnel's ``MaintenanceDetails`` (``GetVpnTunnelReplacementStatus``)."""
+        details: dict[str, Any] = {}
+        if self.pending_maintenance:
+            details["PendingMaintenance"] = self.pending_maintenance
+            details["MaintenanceAutoAppliedAfter"] = self.maintenance_auto_applied_after
+        if self.last_maintenance_applied is not None:
+            details["LastMaintenanceApplied"] = self.last_maintenance_applied
+        return details
+
+    def active_status(self) -> dict[str, Any]:
+        """The tunnel's ``ActiveVpnTunnelStatus``: what was negotiated, while it is up.
+
+        Unless the control API set it, an up tunnel negotiated the first value of each
+        option in a common device's order of preference (IKEv2, AES256, SHA2-256, group
+        14...): with one value per option, exactly what the options prescribe.
+        """
+        status: dict[str, Any] = {"ProvisioningStatus": "available"}
+        if self.reported != "UP":
+            return status
+        settings = self.settings
+        negotiated = {
+            "IkeVersion": self.ike_version,
+            "Phase1EncryptionAlgorithm": _preferred(
+                settings["Phase1EncryptionAlgorithms"], _PREFERENCES["EncryptionAlgorithms"]
+            ),
+            "Phase1IntegrityAlgorithm": _preferred(
+                settings["Phase1IntegrityAlgorithms"], _PREFERENCES["IntegrityAlgorithms"]
+            ),
+            "Phase1DHGroup": _preferred(
+                settings["Phase1DHGroupNumbers"], _PREFERENCES["DHGroupNumbers"]
+            ),
+            "Phase2EncryptionAlgorithm": _preferred(
+                settings["Phase2EncryptionAlgorithms"], _PREFERENCES["EncryptionAlgorithms"]
+            ),
+            "Phase2IntegrityAlgorithm": _preferred(
+                settings["Phase2IntegrityAlgorithms"], _PREFERENCES["IntegrityAlgorithms"]
+            ),
+            "Phase2DHGroup": _preferred(
+                settings["Phase2DHGroupNumbers"], _PREFERENCES["DHGroupNumbers"]
+            ),
+        }
+        return {**status, **negotiated, **(self.negotiated or {})}
 
     def telemetry(self) -> dict[str, Any]:
         """The tunnel as a ``VgwTelemetry`` entry."""
@@ -259,6 +347,19 @@ class VpnConnection:
                 return tunnel
         raise LookupError(outside_ip)
 
+    def log_facts(self, tunnel: Tunnel) -> TunnelFacts:
+        """What the tunnel's log lines mention."""
+        return TunnelFacts(
+            connection_id=self.id,
+            outside_ip=tunnel.outside_ip,
+            customer_ip=self.customer_gateway_ip,
+            customer_inside_ip=tunnel.customer_inside_ip,
+            customer_asn=self.customer_asn,
+            ike_version=tunnel.ike_version,
+            bgp=not self.static_routes_only,
+            dpd_enabled=tunnel.settings["DpdTimeoutAction"] != "none",
+        )
+
 
 class VpnRegistry:
     """All VPN connections of one sandbox, the pools they draw from, and their changes.
@@ -267,9 +368,12 @@ class VpnRegistry:
     :class:`~sandbox.lifecycle.Lifecycle`, so they honour its delay.
     """
 
-    def __init__(self, lifecycle: Lifecycle, deleted_retention: float):
+    def __init__(
+        self, lifecycle: Lifecycle, deleted_retention: float, logs: TunnelLogWriter | None = None
+    ):
         self.lifecycle = lifecycle
         self.deleted_retention = deleted_retention
+        self.logs = logs or TunnelLogWriter()
         self.connections: dict[str, VpnConnection] = {}
         self._outside_ips = tunnel_outside_pool()
         self._random = random.Random()
@@ -303,6 +407,7 @@ class VpnRegistry:
         for spec in tunnel_specs:
             settings = {**copy.deepcopy(TUNNEL_DEFAULTS), **settings_from_request(spec)}
             check_tunnel_settings(settings)
+            self._check_log_groups(settings)
             key = spec.get("PreSharedKey")
             if key is None:
                 key = generate_pre_shared_key()
@@ -332,6 +437,17 @@ class VpnRegistry:
         self.connections[connection_id] = connection
         self.lifecycle.transition(connection, "pending", "available")
         return connection
+
+    def _check_log_groups(self, settings: dict[str, Any]) -> None:
+        """AWS refuses to log to a log group that does not exist."""
+        options = settings["LogOptions"]["CloudWatchLogOptions"]
+        for enabled, arn in (
+            (options["LogEnabled"], options.get("LogGroupArn")),
+            (options["BgpLogEnabled"], options.get("BgpLogGroupArn")),
+        ):
+            group = tunnel_logs.parse_log_group_arn(arn)
+            if enabled and group is not None and not self.logs.group_exists(group):
+                raise invalid_parameter(f"The CloudWatch Logs log group {arn} does not exist.")
 
     @staticmethod
     def _connection_options(
@@ -411,6 +527,7 @@ class VpnRegistry:
             ) from None
         settings = {**tunnel.settings, **settings_from_request(spec)}
         check_tunnel_settings(settings)
+        self._check_log_groups(settings)
         key = spec.get("PreSharedKey", tunnel.pre_shared_key)
         check_pre_shared_key(key)
         cidr = tunnel.inside_cidr
@@ -509,7 +626,10 @@ class VpnRegistry:
         """
         connection = self.connections[connection_id]  # KeyError: a LookupError
         tunnel = connection.tunnel(outside_ip)
+        changed = status != tunnel.status
         tunnel.status = status
+        if changed:
+            tunnel.revision += 1
         # A change of what the telemetry reports is dated now, and clears the message
         # (AWS reports a new message with a new status; an old one never lingers).
         connection.observe()
@@ -519,7 +639,139 @@ class VpnRegistry:
             tunnel.status_message = message
         if accepted_route_count is not None:
             tunnel.accepted_route_count = accepted_route_count
+        if changed:
+            self._log(
+                connection,
+                tunnel,
+                tunnel_logs.status_lines(
+                    connection.log_facts(tunnel), status, tunnel.accepted_route_count
+                ),
+            )
         return tunnel
+
+    def _log(self, connection: VpnConnection, tunnel: Tunnel, lines: list) -> None:
+        """Write the tunnel's log lines, dated at its latest change of status."""
+        self.logs.write(
+            connection.log_facts(tunnel),
+            tunnel.settings["LogOptions"],
+            lines,
+            tunnel.last_status_change,
+        )
+
+    def inject_cause(self, connection_id: str, outside_ip: str, name: str) -> Tunnel:
+        """Make a known cause (``sandbox.tunnel_logs.CAUSES``) happen on a tunnel now.
+
+        The tunnel takes the status and message AWS reports for it (its last change dated
+        now, as the IKE or BGP state changed) and AWS's log lines for it are written.
+        ``LookupError`` for an unknown connection or tunnel, ``ValueError`` for an unknown
+        cause or a BGP cause on a statically routed connection.
+        """
+        connection = self.connections[connection_id]
+        tunnel = connection.tunnel(outside_ip)
+        cause = tunnel_logs.CAUSES.get(name)
+        if cause is None:
+            raise ValueError(f"no cause named {name!r}")
+        if cause.bgp_only and connection.static_routes_only:
+            raise ValueError(f"{name} needs BGP, and {connection_id} routes statically")
+        tunnel.status = cause.status
+        tunnel.revision += 1
+        connection.observe()
+        # Dated now even when the status stays DOWN: the IKE or BGP state changed.
+        tunnel.last_status_change = _now()
+        tunnel.status_message = cause.message
+        tunnel.accepted_route_count = cause.accepted_routes
+        self._log(connection, tunnel, cause.lines(connection.log_facts(tunnel)))
+        return tunnel
+
+    def set_negotiated(
+        self, connection_id: str, outside_ip: str, negotiated: dict[str, Any] | None
+    ) -> Tunnel:
+        """Say what the tunnel negotiated (``GetActiveVpnTunnelStatus``); None goes back
+        to what its options prescribe. ``LookupError`` for an unknown tunnel."""
+        tunnel = self.connections[connection_id].tunnel(outside_ip)
+        tunnel.negotiated = dict(negotiated) if negotiated else None
+        return tunnel
+
+    def schedule_maintenance(
+        self, connection_id: str, outside_ip: str, description: str, auto_applied_after: datetime
+    ) -> Tunnel:
+        """Schedule endpoint maintenance on a tunnel, as AWS does for its own reasons.
+
+        Until ``auto_applied_after`` the customer may apply it (``ReplaceVpnTunnel`` with
+        ``ApplyPendingMaintenance``); then AWS replaces the endpoint itself.
+        ``LookupError`` for an unknown tunnel.
+        """
+        connection = self.connections[connection_id]
+        tunnel = connection.tunnel(outside_ip)
+        tunnel.pending_maintenance = description
+        tunnel.maintenance_auto_applied_after = auto_applied_after
+
+        def apply_anyway() -> None:
+            if (
+                tunnel.pending_maintenance
+                and tunnel.maintenance_auto_applied_after == auto_applied_after
+                and connection.state == "available"
+            ):
+                self._replace(connection, tunnel)
+
+        seconds = max(0.0, (auto_applied_after - _now()).total_seconds())
+        self.lifecycle.call_later(seconds, apply_anyway)
+        return tunnel
+
+    def replace_tunnel(
+        self, connection: VpnConnection, outside_ip: str, apply_pending_maintenance: bool
+    ) -> Tunnel:
+        """Apply a ``ReplaceVpnTunnel`` request: the tunnel drops now and, if it was up,
+        comes back once the state delay has passed (unless its status changed meanwhile).
+
+        Applying pending maintenance needs tunnel endpoint lifecycle control.
+        """
+        _require_available(connection)
+        try:
+            tunnel = connection.tunnel(outside_ip)
+        except LookupError:
+            raise invalid_parameter(
+                f"The VPN connection {connection.id} has no tunnel with outside IP "
+                f"address {outside_ip}."
+            ) from None
+        if apply_pending_maintenance and not tunnel.settings["EnableTunnelLifecycleControl"]:
+            raise invalid_parameter(
+                f"Tunnel endpoint lifecycle control is not enabled on the tunnel {outside_ip}; "
+                "enable it before applying pending maintenance."
+            )
+        self._replace(connection, tunnel)
+        return tunnel
+
+    def _replace(self, connection: VpnConnection, tunnel: Tunnel) -> None:
+        """Replace the tunnel's endpoint: pending maintenance is applied, the tunnel drops
+        and, if it was up, comes back after the state delay."""
+        was = (tunnel.status, tunnel.status_message, tunnel.accepted_route_count)
+        now = _now()
+        if tunnel.pending_maintenance:
+            tunnel.pending_maintenance = ""
+            tunnel.maintenance_auto_applied_after = None
+        tunnel.last_maintenance_applied = now
+        tunnel.status, tunnel.status_message, tunnel.accepted_route_count = "DOWN", "", 0
+        tunnel.revision += 1
+        connection.observe()
+        tunnel.last_status_change = now
+        revision = tunnel.revision
+        self._log(connection, tunnel, tunnel_logs.replacement_lines())
+
+        def back() -> None:
+            if tunnel.revision != revision or connection.state != "available" or was[0] != "UP":
+                return  # something else moved the tunnel meanwhile, or it was not up
+            tunnel.status = was[0]
+            tunnel.revision += 1
+            connection.observe()
+            tunnel.status_message, tunnel.accepted_route_count = was[1], was[2]
+            self._log(
+                connection,
+                tunnel,
+                tunnel_logs.status_lines(connection.log_facts(tunnel), "UP", was[2]),
+            )
+
+        self.lifecycle.call_later(self.lifecycle.delay, back)
 
 
 def _checked_network_cidrs(options: dict[str, Any]) -> dict[str, Any]:

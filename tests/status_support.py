@@ -8,12 +8,15 @@ changes only through the sandbox's control API, as AWS's would behind the portal
 
 import itertools
 
+from django.conf import settings
+
 from tests.factories import VpnRequestFactory
 from vpn import aws
-from vpn.choices import AwsResourceRole, Stage
+from vpn.choices import AwsResourceRole, Routing, Stage
 from vpn.models import AwsResource, TunnelStatusChange, VpnRequest
 from vpn.services.provisioning import tunnels_record
 from vpn.services.status import status_refresh
+from vpn.tunnel_profile import tunnel_profile
 
 # Customer gateway addresses: the sandbox keeps 192.0.2.0/24 for customer gateways, and
 # it answers a repeated CreateCustomerGateway with the gateway it already has, so every
@@ -29,11 +32,15 @@ def live_vpn(
     owner=None,
     stage: str = Stage.AWAITING_CUSTOMER,
     contact_email: str = "noc@customer.example",
+    as_provisioned: bool = False,
     **request_fields,
 ) -> VpnRequest:
     """A request in `stage` whose VPN connection exists in the sandbox, tunnels recorded.
 
     Its telemetry starts as the sandbox's does for a new connection: both tunnels DOWN.
+    `as_provisioned` gives the tunnels the options provisioning gives them (the pack's
+    profile, lifecycle control, IKE and BGP logs to the region's log group); otherwise
+    they have AWS's defaults.
     """
     ip = request_fields.pop("customer_gateway_ip", None) or (
         f"192.0.2.{next(_CUSTOMER_GATEWAY_HOSTS)}"
@@ -58,11 +65,24 @@ def live_vpn(
         Type="ipsec.1",
         TagSpecifications=_tagged("vpn-gateway", request, AwsResourceRole.VPN_GATEWAY),
     )["VpnGateway"]
+    options = {"StaticRoutesOnly": request.routing == Routing.STATIC}
+    if as_provisioned:
+        arn = aws.log_group_ensure(
+            region,
+            name=settings.TUNNEL_LOG_GROUP,
+            retention_days=settings.TUNNEL_LOG_RETENTION_DAYS,
+        )
+        tunnel_options = tunnel_profile(request.ike_version).aws_options(
+            inside_cidr="", psk="", log_group_arn=arn
+        )
+        # The sandbox picks the inside CIDRs and keys, as AWS would.
+        del tunnel_options["TunnelInsideCidr"], tunnel_options["PreSharedKey"]
+        options["TunnelOptions"] = [tunnel_options, tunnel_options]
     connection_id = ec2.create_vpn_connection(
         Type="ipsec.1",
         CustomerGatewayId=customer_gateway["CustomerGatewayId"],
         VpnGatewayId=vpn_gateway["VpnGatewayId"],
-        Options={"StaticRoutesOnly": False},
+        Options=options,
         TagSpecifications=_tagged("vpn-connection", request, AwsResourceRole.VPN_CONNECTION),
     )["VpnConnection"]["VpnConnectionId"]
     AwsResource.objects.create(
@@ -82,6 +102,20 @@ def live_vpn(
 
 def _tagged(resource_type: str, request: VpnRequest, role: str) -> list[dict]:
     return [{"ResourceType": resource_type, "Tags": aws.tags(request.pk, role)}]
+
+
+def inject(sandbox, request: VpnRequest, position: int, cause: str) -> dict:
+    """Make a known cause (`sandbox.tunnel_logs.CAUSES`) happen on the request's tunnel."""
+    tunnel = request.tunnels.get(position=position)
+    return sandbox.control(
+        "POST",
+        "/_sandbox/tunnel-cause",
+        {
+            "vpn_connection_id": connection_id(request),
+            "outside_ip": tunnel.outside_ip,
+            "cause": cause,
+        },
+    )
 
 
 def connection_id(request: VpnRequest) -> str:

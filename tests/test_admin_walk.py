@@ -24,8 +24,10 @@ from vpn.models import (
     ConfigPack,
     IntakeLink,
     KeyReveal,
+    MaintenanceWindow,
     Notification,
     PackDownload,
+    PendingMaintenance,
     RequestEvent,
     StageTransition,
     StatusRefresh,
@@ -150,6 +152,17 @@ def world(db):
         parameters={"options": {"PreSharedKey": "REDACTED"}},
         ok=True,
         outcome="vpn-0abc available",
+    )
+    PendingMaintenance.objects.create(
+        tunnel=tunnel, description="Tunnel endpoint replacement", auto_applied_after=now
+    )
+    MaintenanceWindow.objects.create(
+        request=live,
+        weekday=6,
+        start_hour=2,
+        end_hour=5,
+        time_zone="Europe/London",
+        chosen_by="customer link 1",
     )
     return requests
 

@@ -6,6 +6,7 @@ The resources in the sandbox must match the request exactly.
 import ipaddress
 
 import pytest
+from django.conf import settings
 
 from tests.factories import VpnRequestFactory
 from vpn.choices import AwsResourceRole, Routing, Stage
@@ -47,6 +48,13 @@ def _check_tunnels(request, connection):
         assert [v["Value"] for v in option["Phase1DHGroupNumbers"]] == [14]
         assert option["DpdTimeoutAction"] == profile.dpd_timeout_action
         assert option["StartupAction"] == profile.startup_action
+        # AWS's maintenance waits for the customer's schedule; IKE and BGP logs go to
+        # the region's log group.
+        assert option["EnableTunnelLifecycleControl"] is True
+        logs = option["LogOptions"]["CloudWatchLogOptions"]
+        assert logs["LogEnabled"] is True and logs["BgpLogEnabled"] is True
+        assert logs["LogGroupArn"] == logs["BgpLogGroupArn"]
+        assert logs["LogGroupArn"].endswith(f":log-group:{settings.TUNNEL_LOG_GROUP}")
         network = ipaddress.ip_network(tunnel.inside_cidr)
         assert network.prefixlen == 30 and network.subnet_of(ipaddress.ip_network("169.254.0.0/16"))
     assert {t.position for t in recorded.values()} == {1, 2}

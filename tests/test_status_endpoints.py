@@ -349,6 +349,18 @@ def test_metrics_with_the_token_gives_each_watched_tunnel_and_the_latest_refresh
         ("vpn_tunnel_accepted_routes", labels(live, 2, "203.0.113.2")): 0.0,
         ("vpn_tunnel_accepted_routes", labels(single, 1, "198.51.100.1")): 0.0,
         ("vpn_tunnel_accepted_routes", labels(single, 2, "198.51.100.2", "false")): 1.0,
+        # Nothing negotiated yet (no drift) and no AWS maintenance pending.
+        **{
+            (name, labels(request, position, ip, *monitored)): 0.0
+            for name in ("vpn_tunnel_negotiated_drift", "vpn_tunnel_maintenance_pending")
+            for request, position, ip, *monitored in (
+                (live, 1, "203.0.113.1"),
+                (live, 2, "203.0.113.2"),
+                (single, 1, "198.51.100.1"),
+                (single, 2, "198.51.100.2", "false"),
+            )
+        },
+        ("vpn_tunnels_negotiated_drift", frozenset()): 0.0,
         ("vpn_status_refresh_timestamp_seconds", frozenset()): finished.timestamp(),
         ("vpn_status_refresh_errors", frozenset()): 2.0,
     }

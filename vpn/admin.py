@@ -36,8 +36,10 @@ from vpn.models import (
     Customer,
     IntakeLink,
     KeyReveal,
+    MaintenanceWindow,
     Notification,
     PackDownload,
+    PendingMaintenance,
     RequestEvent,
     StageTransition,
     StatusRefresh,
@@ -483,9 +485,35 @@ class TunnelAdmin(RecordAdmin):
         "status_message",
         "last_status_change",
         "accepted_route_count",
+        "negotiated",
+        "negotiated_at",
+        "diagnosis",
+        "diagnosed_at",
+        "maintenance_checked_at",
+        "maintenance_last_applied",
         "created_at",
         "updated_at",
     )
+
+
+@admin.register(PendingMaintenance)
+class PendingMaintenanceAdmin(RecordAdmin):
+    """AWS's endpoint maintenance as the maintenance read found it, open or cleared."""
+
+    list_display = ("tunnel", "description", "auto_applied_after", "first_seen_at", "cleared_at")
+    search_fields = ("tunnel__outside_ip", "tunnel__request__customer__name", "description")
+    list_select_related = ("tunnel__request__customer",)
+    date_hierarchy = "first_seen_at"
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(RecordAdmin):
+    """The customers' maintenance windows, as they chose them on their link."""
+
+    list_display = ("request", "weekday", "start_hour", "end_hour", "time_zone", "chosen_by")
+    list_filter = ("weekday", "time_zone")
+    search_fields = ("request__customer__name", "time_zone")
+    list_select_related = ("request__customer",)
 
 
 @admin.register(TunnelStatusChange)

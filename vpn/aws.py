@@ -1,5 +1,6 @@
-"""The portal's only door to AWS: EC2 clients per region, typed results, and AWS errors
-translated into the project's own (transient ones worth retrying, permanent ones not).
+"""The portal's only door to AWS: EC2 and CloudWatch Logs clients per region, typed
+results, and AWS errors translated into the project's own (transient ones worth retrying,
+permanent ones not).
 
 Every resource the portal creates is tagged with the request's id and its role, so a
 re-run after a crash finds what already exists instead of creating it twice.
@@ -8,7 +9,7 @@ re-run after a crash finds what already exists instead of creating it twice.
 
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 
 import boto3
@@ -36,6 +37,10 @@ _TRANSIENT_CODES = frozenset(
 )
 
 
+# CloudWatch Logs names its missing resources this way.
+_NOT_FOUND_CODES = frozenset({"ResourceNotFoundException"})
+
+
 class AwsError(Exception):
     """An AWS call that failed; `transient` says whether retrying may help."""
 
@@ -61,9 +66,11 @@ class AwsNotFoundError(PermanentAwsError):
 
 
 @cache
-def _client(region: str, endpoint_url: str | None, retry_mode: str, max_attempts: int):
+def _client(
+    service: str, region: str, endpoint_url: str | None, retry_mode: str, max_attempts: int
+):
     return boto3.client(
-        "ec2",
+        service,
         region_name=region,
         endpoint_url=endpoint_url,
         aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
@@ -79,13 +86,37 @@ def _client(region: str, endpoint_url: str | None, retry_mode: str, max_attempts
 def ec2(region: str):
     """The EC2 client for `region` (one per region and endpoint, shared)."""
     return _client(
-        region, settings.AWS_ENDPOINT_URL, settings.AWS_RETRY_MODE, settings.AWS_MAX_ATTEMPTS
+        "ec2",
+        region,
+        settings.AWS_ENDPOINT_URL,
+        settings.AWS_RETRY_MODE,
+        settings.AWS_MAX_ATTEMPTS,
+    )
+
+
+def logs(region: str):
+    """The CloudWatch Logs client for `region` (one per region and endpoint, shared)."""
+    return _client(
+        "logs",
+        region,
+        settings.AWS_ENDPOINT_URL,
+        settings.AWS_RETRY_MODE,
+        settings.AWS_MAX_ATTEMPTS,
     )
 
 
 def _call(region: str, operation: str, **params) -> dict:
     """Call an EC2 operation, translating failures into the project's errors."""
-    method = getattr(ec2(region), _snake(operation))
+    return _invoke(ec2(region), operation, params)
+
+
+def _logs_call(region: str, operation: str, **params) -> dict:
+    """Call a CloudWatch Logs operation, translating failures into the project's errors."""
+    return _invoke(logs(region), operation, params)
+
+
+def _invoke(client, operation: str, params: dict) -> dict:
+    method = getattr(client, _snake(operation))
     try:
         return method(**params)
     except ClientError as exc:
@@ -93,7 +124,7 @@ def _call(region: str, operation: str, **params) -> dict:
         code = error.get("Code", "Unknown")
         message = error.get("Message", str(exc))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if code.endswith(".NotFound") or code.endswith("NotFound"):
+        if code.endswith(".NotFound") or code.endswith("NotFound") or code in _NOT_FOUND_CODES:
             raise AwsNotFoundError(operation, code, message) from exc
         if code in _TRANSIENT_CODES or status >= 500:
             raise TransientAwsError(operation, code, message) from exc
@@ -482,6 +513,176 @@ def customer_gateway_connection_ids(region: str, *, customer_gateway_id: str) ->
         for item in raw.get("VpnConnections", [])
         if item.get("State") not in ("deleting", "deleted")
     ]
+
+
+# Tunnel endpoint lifecycle and negotiation --------------------------------------------
+
+
+@dataclass(frozen=True)
+class TunnelMaintenance:
+    """A tunnel's endpoint maintenance (`GetVpnTunnelReplacementStatus`): what is pending
+    ("" for nothing), the date after which AWS applies it anyway, and when AWS last
+    replaced the endpoint."""
+
+    pending: str
+    auto_applied_after: datetime | None
+    last_applied: datetime | None
+
+
+def vpn_tunnel_replacement_status(
+    region: str, *, vpn_connection_id: str, outside_ip: str
+) -> TunnelMaintenance:
+    """The tunnel's pending endpoint maintenance, if any (one call per tunnel: AWS offers
+    no way to ask for several at once)."""
+    raw = _call(
+        region,
+        "GetVpnTunnelReplacementStatus",
+        VpnConnectionId=vpn_connection_id,
+        VpnTunnelOutsideIpAddress=outside_ip,
+    ).get("MaintenanceDetails", {})
+    return TunnelMaintenance(
+        pending=raw.get("PendingMaintenance", ""),
+        auto_applied_after=raw.get("MaintenanceAutoAppliedAfter"),
+        last_applied=raw.get("LastMaintenanceApplied"),
+    )
+
+
+def vpn_tunnel_replace(
+    region: str, *, vpn_connection_id: str, outside_ip: str, apply_pending_maintenance: bool
+) -> None:
+    """Replace the tunnel's endpoint now (the tunnel drops until it has negotiated
+    again); with `apply_pending_maintenance`, the pending maintenance is applied."""
+    _call(
+        region,
+        "ReplaceVpnTunnel",
+        VpnConnectionId=vpn_connection_id,
+        VpnTunnelOutsideIpAddress=outside_ip,
+        ApplyPendingMaintenance=apply_pending_maintenance,
+    )
+
+
+@dataclass(frozen=True)
+class NegotiatedParameters:
+    """What an up tunnel negotiated (`GetActiveVpnTunnelStatus`); empty values for what
+    AWS did not report (nothing at all while the tunnel is down)."""
+
+    ike_version: str
+    phase1_encryption: str
+    phase1_integrity: str
+    phase1_dh_group: int | None
+    phase2_encryption: str
+    phase2_integrity: str
+    phase2_dh_group: int | None
+    provisioning_status: str
+
+    def as_dict(self) -> dict:
+        """The parameters as plain data, for storing."""
+        return {
+            "ike_version": self.ike_version,
+            "phase1_encryption": self.phase1_encryption,
+            "phase1_integrity": self.phase1_integrity,
+            "phase1_dh_group": self.phase1_dh_group,
+            "phase2_encryption": self.phase2_encryption,
+            "phase2_integrity": self.phase2_integrity,
+            "phase2_dh_group": self.phase2_dh_group,
+        }
+
+
+def vpn_tunnel_active_status(
+    region: str, *, vpn_connection_id: str, outside_ip: str
+) -> NegotiatedParameters:
+    """What the tunnel negotiated, as AWS reports it now."""
+    raw = _call(
+        region,
+        "GetActiveVpnTunnelStatus",
+        VpnConnectionId=vpn_connection_id,
+        VpnTunnelOutsideIpAddress=outside_ip,
+    ).get("ActiveVpnTunnelStatus", {})
+    return NegotiatedParameters(
+        ike_version=raw.get("IkeVersion", ""),
+        phase1_encryption=raw.get("Phase1EncryptionAlgorithm", ""),
+        phase1_integrity=raw.get("Phase1IntegrityAlgorithm", ""),
+        phase1_dh_group=raw.get("Phase1DHGroup"),
+        phase2_encryption=raw.get("Phase2EncryptionAlgorithm", ""),
+        phase2_integrity=raw.get("Phase2IntegrityAlgorithm", ""),
+        phase2_dh_group=raw.get("Phase2DHGroup"),
+        provisioning_status=raw.get("ProvisioningStatus", ""),
+    )
+
+
+# Tunnel logs (CloudWatch Logs) ---------------------------------------------------------
+
+# The tunnel logs of a connection are read from this many streams per call (AWS's limit).
+_STREAMS_PER_CALL = 100
+# Events come oldest first, so the newest are on the last page. Callers ask for a short
+# time back (an hour or a day of one connection), which takes far fewer pages; this bound
+# only keeps a flood of events from becoming an unbounded read.
+_LOG_PAGES_MAX = 20
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """One tunnel log event: when, which stream (one per tunnel and kind), and its text."""
+
+    timestamp: datetime
+    stream: str
+    message: str
+
+
+def log_group_ensure(region: str, *, name: str, retention_days: int) -> str:
+    """Make the log group exist with this retention, idempotently; returns its ARN."""
+    try:
+        _logs_call(region, "CreateLogGroup", logGroupName=name)
+    except PermanentAwsError as exc:
+        if exc.code != "ResourceAlreadyExistsException":
+            raise
+    _logs_call(region, "PutRetentionPolicy", logGroupName=name, retentionInDays=retention_days)
+    groups = _logs_call(region, "DescribeLogGroups", logGroupNamePrefix=name).get("logGroups", [])
+    for group in groups:
+        if group["logGroupName"] == name:
+            # Older answers only carry "arn", which ends in ":*".
+            return group.get("logGroupArn") or group["arn"].removesuffix(":*")
+    raise AwsNotFoundError(
+        "DescribeLogGroups", "ResourceNotFoundException", f"No log group {name}."
+    )
+
+
+def tunnel_log_events(
+    region: str, *, group_name: str, connection_id: str, since: datetime, limit: int
+) -> list[LogEvent]:
+    """The latest `limit` log events of a VPN connection's tunnels since `since`, newest
+    first: every stream of the group named after the connection (one per tunnel and
+    kind), read in two or three calls. `AwsNotFoundError` when the group does not exist."""
+    streams: list[str] = []
+    params = {"logGroupName": group_name, "logStreamNamePrefix": connection_id}
+    while True:
+        page = _logs_call(region, "DescribeLogStreams", **params)
+        streams += [stream["logStreamName"] for stream in page.get("logStreams", [])]
+        if not page.get("nextToken"):
+            break
+        params["nextToken"] = page["nextToken"]
+    events: list[LogEvent] = []
+    start = int(since.timestamp() * 1000)
+    for first in range(0, len(streams), _STREAMS_PER_CALL):
+        names = streams[first : first + _STREAMS_PER_CALL]
+        params = {"logGroupName": group_name, "logStreamNames": names, "startTime": start}
+        pages = 0
+        while True:
+            page = _logs_call(region, "FilterLogEvents", **params)
+            events += [
+                LogEvent(
+                    timestamp=datetime.fromtimestamp(event["timestamp"] / 1000, tz=UTC),
+                    stream=event["logStreamName"],
+                    message=event["message"],
+                )
+                for event in page.get("events", [])
+            ]
+            pages += 1
+            if not page.get("nextToken") or pages >= _LOG_PAGES_MAX:
+                break
+            params["nextToken"] = page["nextToken"]
+    events.sort(key=lambda event: (event.timestamp, event.stream), reverse=True)
+    return events[:limit]
 
 
 def vpn_connection_route_create(region: str, *, vpn_connection_id: str, cidr: str) -> None:

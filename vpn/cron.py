@@ -6,6 +6,9 @@ backlog of refreshes would only ask AWS the same question several times.
 
 The email outbox is swept every minute: an email whose send failed is tried again once
 it is due for a retry (alerts are also sent, and retried, by each refresh).
+
+AWS's pending endpoint maintenance is read every `MAINTENANCE_CHECK_SECONDS` (an hour):
+one call per tunnel, for news AWS gives days ahead.
 """
 
 from django.conf import settings
@@ -27,4 +30,11 @@ cron.register(
     "default",
     interval=EMAILS_SEND_SECONDS,
     ttl=EMAILS_SEND_SECONDS,
+)
+cron.register(
+    jobs.maintenance_refresh,
+    "default",
+    interval=settings.MAINTENANCE_CHECK_SECONDS,
+    ttl=settings.MAINTENANCE_CHECK_SECONDS,
+    job_timeout=max(settings.MAINTENANCE_CHECK_SECONDS, 600),
 )

@@ -1,5 +1,6 @@
 """Forms of the intake: the engineer's request and invitation forms, the customer's form,
-and the review's "send back" form; and the forms of the changes to a live VPN.
+and the review's "send back" form; the forms of the changes to a live VPN; and the
+customer's maintenance window.
 
 The intake forms only present the fields `vpn.intake_fields` declares (in its order,
 with its labels and help texts) and mirror the cheap rules in HTML attributes (required,
@@ -22,7 +23,8 @@ from vpn.intake_fields import (
     IntakeField,
     Widget,
 )
-from vpn.models import VpnRequest
+from vpn.maintenance_window import time_zones
+from vpn.models import MaintenanceWindow, VpnRequest
 from vpn.selectors.intake import request_intake_values
 from vpn.tunnel_profile import TUNNEL_OPTIONS, tunnel_profile
 from vpn.validation import IntakeInvalid, IntakeResult, intake_clean, region_propose
@@ -362,3 +364,38 @@ class ChangeApplyForm(forms.Form):
         label="I have read the impact above, and the customer knows",
         required=False,
     )
+
+
+# The hours a maintenance window can start and end at, as the form offers them.
+_START_HOURS = [(hour, f"{hour:02d}:00") for hour in range(24)]
+_END_HOURS = [
+    (hour, f"{hour:02d}:00" if hour < 24 else "24:00 (midnight)") for hour in range(1, 25)
+]
+
+
+class MaintenanceWindowForm(forms.Form):
+    """The customer's choice of when AWS's maintenance is applied: a weekday and hours on
+    their own clock (an IANA time zone), or no window (`weekday` empty). The service
+    (`vpn.services.maintenance.maintenance_window_set`) checks the window as a whole."""
+
+    weekday = forms.TypedChoiceField(
+        choices=[("", "No window"), *MaintenanceWindow.Weekday.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    start_hour = forms.TypedChoiceField(choices=_START_HOURS, coerce=int, label="From")
+    end_hour = forms.TypedChoiceField(choices=_END_HOURS, coerce=int, label="To")
+    time_zone = forms.CharField(
+        max_length=64,
+        label="Time zone",
+        help_text="Your time zone, as Europe/Paris or America/New_York.",
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
+    )
+
+    def clean_time_zone(self) -> str:
+        """An IANA time zone the system knows."""
+        value = self.cleaned_data["time_zone"].strip()
+        if value not in time_zones():
+            raise forms.ValidationError(f"“{value}” is not a time zone, such as Europe/Paris.")
+        return value

@@ -11,7 +11,7 @@ import logging
 
 from vpn import events
 from vpn.models import VpnRequest
-from vpn.services import changes, notifications, packs, provisioning, status
+from vpn.services import changes, maintenance, notifications, packs, provisioning, status
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ def change_advance(change_id: int) -> None:
 def status_refresh(trigger: str = "schedule", regions: list[str] | None = None) -> None:
     """Refresh the tunnel status of every watched VPN (periodic, or "Refresh now")."""
     status.status_refresh(trigger=trigger, regions=regions)
+
+
+def maintenance_refresh() -> None:
+    """Read AWS's pending endpoint maintenance of every watched tunnel (periodic)."""
+    maintenance.maintenance_refresh()
 
 
 def aws_job_failed(job, connection, exc_type, exc_value, traceback) -> None:

@@ -1,6 +1,7 @@
 """Models of the VPN app: customers, their VPN requests, the tunnels and AWS resources
 that provisioning creates, the audit trail of stage transitions and tunnel flips, the
-retries of setup steps, the outbox of emails, and the changes made to live VPNs.
+retries of setup steps, AWS's endpoint maintenance and the customer's window for it, the
+outbox of emails, and the changes made to live VPNs.
 
 The stage of a request is written only by `vpn.services.stages.request_move`.
 """
@@ -220,6 +221,18 @@ class Tunnel(models.Model):
     status_message = models.CharField(max_length=500, blank=True)
     last_status_change = models.DateTimeField(null=True, blank=True)
     accepted_route_count = models.PositiveIntegerField(default=0)
+    # What the tunnel negotiated when last read up (`GetActiveVpnTunnelStatus`, by the
+    # keys of `vpn.tunnel_profile.TunnelProfile.negotiable`), and when that was read.
+    negotiated = models.JSONField(default=dict, blank=True)
+    negotiated_at = models.DateTimeField(null=True, blank=True)
+    # Why a tunnel that is down, flapping or without routes is so, in the words of
+    # `vpn.diagnosis` (empty while it is healthy), and when that was read from its logs.
+    diagnosis = models.JSONField(default=dict, blank=True)
+    diagnosed_at = models.DateTimeField(null=True, blank=True)
+    # When AWS's endpoint maintenance status was last read, and when AWS last replaced
+    # the tunnel's endpoint.
+    maintenance_checked_at = models.DateTimeField(null=True, blank=True)
+    maintenance_last_applied = models.DateTimeField(null=True, blank=True)
     # Where uptime figures start: before it existed, a tunnel was neither up nor down.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -288,6 +301,87 @@ class TunnelStatusChange(models.Model):
         return f"{self.tunnel}: {self.old_status} → {self.new_status}"
 
 
+class PendingMaintenance(models.Model):
+    """Endpoint maintenance AWS has scheduled on a tunnel, as the maintenance check saw it.
+
+    One row per announcement: open while AWS reports the maintenance pending, cleared
+    (`cleared_at`) once it no longer does, because it was applied (on the customer's
+    schedule, by hand, or by AWS itself after `auto_applied_after`). The engineer and the
+    customer's contact are emailed once per row.
+    """
+
+    tunnel = models.ForeignKey(Tunnel, on_delete=models.PROTECT, related_name="maintenances")
+    description = models.CharField(max_length=500, help_text="What AWS says is pending.")
+    auto_applied_after = models.DateTimeField(
+        null=True, blank=True, help_text="After this, AWS applies the maintenance itself."
+    )
+    first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-first_seen_at", "-id"]
+        verbose_name = "pending maintenance"
+        verbose_name_plural = "pending maintenance"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tunnel"],
+                condition=Q(cleared_at__isnull=True),
+                name="pendingmaintenance_one_open_per_tunnel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tunnel}: {self.description}"
+
+
+class MaintenanceWindow(models.Model):
+    """When the customer wants AWS's endpoint maintenance applied: one weekday, from one
+    hour to another on their own clock (`time_zone`); a window whose end is not after its
+    start ends the next day. See `vpn.maintenance_window`."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    request = models.OneToOneField(
+        VpnRequest, on_delete=models.PROTECT, related_name="maintenance_window"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_hour = models.PositiveSmallIntegerField(help_text="From this hour (0-23).")
+    end_hour = models.PositiveSmallIntegerField(help_text="To this hour (1-24).")
+    time_zone = models.CharField(max_length=64, help_text="An IANA time zone: Europe/Paris.")
+    chosen_by = models.CharField(max_length=100, help_text="Who chose it last.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "maintenance window"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="maintenancewindow_weekday"
+            ),
+            models.CheckConstraint(
+                condition=Q(start_hour__gte=0, start_hour__lte=23),
+                name="maintenancewindow_start_hour",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_hour__gte=1, end_hour__lte=24)
+                & ~Q(end_hour=models.F("start_hour")),
+                name="maintenancewindow_end_hour",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.request.reference}: {self.get_weekday_display()} "
+            f"{self.start_hour:02d}:00-{self.end_hour:02d}:00 {self.time_zone}"
+        )
+
+
 class StatusRefresh(models.Model):
     """One run of the tunnel status refresh: what it asked AWS, what changed, what failed.
 
@@ -305,6 +399,9 @@ class StatusRefresh(models.Model):
     finished_at = models.DateTimeField()
     regions = models.JSONField(default=list, help_text="The regions asked.")
     aws_calls = models.PositiveIntegerField(default=0)
+    # Calls for what only some tunnels need: what an up tunnel negotiated, and the log
+    # events of a tunnel that is down or flapping (see vpn.services.diagnosis).
+    detail_calls = models.PositiveIntegerField(default=0)
     requests_seen = models.PositiveIntegerField(default=0)
     tunnels_changed = models.PositiveIntegerField(default=0)
     requests_moved = models.PositiveIntegerField(default=0)

@@ -93,6 +93,8 @@ _SE_PERMISSIONS = (
     "vpn.change_intakelink",
     "vpn.view_tunnel",
     "vpn.view_tunnelstatuschange",
+    "vpn.view_pendingmaintenance",
+    "vpn.view_maintenancewindow",
     "vpn.view_awsresource",
     "vpn.view_stagetransition",
     "vpn.view_requestevent",

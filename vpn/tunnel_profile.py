@@ -2,9 +2,12 @@
 and the options a change to a live VPN may set over it.
 
 Provisioning sends exactly these options for both tunnels (AWS's defaults would accept
-every algorithm, including weak ones), and the config pack prints the same values, so
-the customer's device is configured to match what AWS was told. The tunnel MTU and TCP
-MSS the pack advises are computed from the same profile (`esp_tunnel_mtu`).
+every algorithm, including weak ones), with tunnel endpoint lifecycle control (AWS's
+maintenance waits for the customer's schedule) and IKE and BGP logs sent to CloudWatch
+Logs. The config pack prints the same values, so the customer's device is configured to
+match what AWS was told, and what a tunnel actually negotiated is compared with them
+(`negotiated_comparison`). The tunnel MTU and TCP MSS the pack advises are computed from
+the same profile (`esp_tunnel_mtu`).
 """
 
 from collections.abc import Mapping
@@ -51,8 +54,9 @@ class TunnelProfile:
             nat_traversal=nat_traversal,
         )
 
-    def aws_options(self, *, inside_cidr: str, psk: str) -> dict:
-        """The `TunnelOptions` entry of `CreateVpnConnection` for one tunnel."""
+    def aws_options(self, *, inside_cidr: str, psk: str, log_group_arn: str) -> dict:
+        """The `TunnelOptions` entry of `CreateVpnConnection` for one tunnel: the profile,
+        lifecycle control, and IKE and BGP logs in JSON to the log group `log_group_arn`."""
         return {
             "TunnelInsideCidr": inside_cidr,
             "PreSharedKey": psk,
@@ -71,7 +75,79 @@ class TunnelProfile:
             "DPDTimeoutSeconds": self.dpd_timeout_seconds,
             "DPDTimeoutAction": self.dpd_timeout_action,
             "StartupAction": self.startup_action,
+            "EnableTunnelLifecycleControl": True,
+            "LogOptions": {
+                "CloudWatchLogOptions": {
+                    "LogEnabled": True,
+                    "LogGroupArn": log_group_arn,
+                    "LogOutputFormat": "json",
+                    "BgpLogEnabled": True,
+                    "BgpLogGroupArn": log_group_arn,
+                    "BgpLogOutputFormat": "json",
+                }
+            },
         }
+
+    @property
+    def negotiable(self) -> dict:
+        """What the profile prescribes that a tunnel negotiates, by the names the portal
+        stores a negotiation under (`vpn.aws.NegotiatedParameters.as_dict`)."""
+        return {
+            "ike_version": self.ike_version,
+            "phase1_encryption": self.phase1_encryption,
+            "phase1_integrity": self.phase1_integrity,
+            "phase1_dh_group": self.phase1_dh_group,
+            "phase2_encryption": self.phase2_encryption,
+            "phase2_integrity": self.phase2_integrity,
+            "phase2_dh_group": self.phase2_dh_group,
+        }
+
+
+# What each negotiated parameter is called on the pages.
+NEGOTIATED_LABELS = {
+    "ike_version": "IKE version",
+    "phase1_encryption": "Phase 1 encryption",
+    "phase1_integrity": "Phase 1 integrity",
+    "phase1_dh_group": "Phase 1 DH group",
+    "phase2_encryption": "Phase 2 encryption",
+    "phase2_integrity": "Phase 2 integrity",
+    "phase2_dh_group": "Phase 2 DH group",
+}
+
+
+@dataclass(frozen=True)
+class NegotiatedRow:
+    """One parameter: what the pack prescribes, what the tunnel negotiated, and whether
+    they differ (a drift)."""
+
+    key: str
+    label: str
+    prescribed: object
+    negotiated: object
+    drift: bool
+
+
+def negotiated_comparison(*, profile: TunnelProfile, negotiated: dict) -> list[NegotiatedRow]:
+    """Each negotiable parameter beside the profile's; empty when nothing was negotiated.
+
+    A parameter AWS did not report (the integrity of an AES-GCM cipher, which has none)
+    is no drift.
+    """
+    if not negotiated:
+        return []
+    rows = []
+    for key, prescribed in profile.negotiable.items():
+        value = negotiated.get(key)
+        rows.append(
+            NegotiatedRow(
+                key=key,
+                label=NEGOTIATED_LABELS[key],
+                prescribed=prescribed,
+                negotiated=value,
+                drift=value not in (None, "") and value != prescribed,
+            )
+        )
+    return rows
 
 
 def tunnel_profile(ike_version: str, options: Mapping[str, object] | None = None) -> TunnelProfile:

@@ -54,6 +54,35 @@ def ec2(sandbox_url):
     return _make_ec2(sandbox_url)
 
 
+@pytest.fixture(scope="session")
+def logs(sandbox_url):
+    """A boto3 CloudWatch Logs client for us-east-1, on the same sandbox endpoint."""
+    return boto3.client(
+        "logs",
+        endpoint_url=sandbox_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def log_group(logs):
+    """A log group for tunnel logs; returns its ARN (as DescribeLogGroups gives it)."""
+    name = "/aws/vendedlogs/vpn/tunnels"
+    logs.create_log_group(logGroupName=name)
+    (group,) = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    return group["logGroupArn"]
+
+
+def log_options(arn: str, *, bgp: bool = True) -> dict:
+    """Tunnel `LogOptions` sending IKE (and BGP) logs to the group `arn` in JSON."""
+    options = {"LogEnabled": True, "LogGroupArn": arn, "LogOutputFormat": "json"}
+    if bgp:
+        options.update(BgpLogEnabled=True, BgpLogGroupArn=arn, BgpLogOutputFormat="json")
+    return {"CloudWatchLogOptions": options}
+
+
 @pytest.fixture
 def ec2_client_for():
     """Build a boto3 EC2 client for any sandbox URL, region and client options."""

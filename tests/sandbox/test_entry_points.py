@@ -101,6 +101,6 @@ def test_management_command_serves_with_the_settings_delay(extra_args, environme
     banner, _, returncode = _serve(
         [sys.executable, "manage.py", "aws_sandbox", "--port", str(port), *extra_args], env
     )
-    assert f"serving the EC2 API on http://127.0.0.1:{port}" in banner
+    assert f"serving the EC2 and CloudWatch Logs APIs on http://127.0.0.1:{port}" in banner
     assert f"(state delay {expected} s)" in banner
     assert returncode == 0

@@ -87,3 +87,17 @@ def test_sandbox_backends_have_no_default_amis(ec2):
     assert ec2.describe_images()["Images"] == []
     assert callable(moto.settings.ec2_load_default_amis)
     assert moto.settings.ec2_load_default_amis() is True
+
+
+def test_logs_backend_offers_what_the_log_sink_uses():
+    from moto.logs.models import logs_backends
+
+    backend = logs_backends["123456789012"]["eu-west-3"]
+    backend.create_log_group("/contract/check", tags={})
+    try:
+        assert "/contract/check" in backend.groups
+        backend.create_log_stream("/contract/check", "stream")
+        assert "stream" in backend.groups["/contract/check"].streams
+        backend.put_log_events("/contract/check", "stream", [{"timestamp": 1, "message": "m"}])
+    finally:
+        backend.delete_log_group("/contract/check")

@@ -52,6 +52,7 @@ from vpn.models import (
 from vpn.permissions import user_may
 from vpn.regions import REGION_CHOICES
 from vpn.selectors.changes import change_timeline
+from vpn.selectors.maintenance import maintenance_pending_exists
 from vpn.selectors.status import with_redundancy_risk
 
 # Named groups of stages offered by the dashboard's stage filter.
@@ -140,6 +141,7 @@ def _dashboard_rows() -> QuerySet[VpnRequest]:
             Prefetch("tunnels", queryset=Tunnel.objects.order_by("position"))
         )
     ).annotate(
+        maintenance_pending=maintenance_pending_exists(),
         stage_rank=stage_rank,
         # "" without an owner: first A to Z on every database (NULLs sort differently).
         owner_name=Coalesce(NullIf(full_name, Value("")), "owner__username", Value("")),
@@ -246,6 +248,9 @@ class RequestFilter(django_filters.FilterSet):
     mine = django_filters.BooleanFilter(
         method="filter_mine", label="Mine only", widget=forms.CheckboxInput
     )
+    maintenance = django_filters.BooleanFilter(
+        method="filter_maintenance", label="Maintenance pending", widget=forms.CheckboxInput
+    )
     sort = django_filters.ChoiceFilter(
         choices=SORT_CHOICES,
         method="filter_sort",
@@ -280,6 +285,10 @@ class RequestFilter(django_filters.FilterSet):
         if not value or user is None:
             return requests
         return requests.filter(owner_id=user.pk)
+
+    def filter_maintenance(self, requests, name, value):
+        """Only the requests on which AWS has tunnel endpoint maintenance pending."""
+        return requests.filter(maintenance_pending=True) if value else requests
 
     def filter_sort(self, requests, name, value):
         """Ordering is applied last, in `filter_queryset`."""

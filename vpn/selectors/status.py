@@ -10,6 +10,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     OuterRef,
     Prefetch,
@@ -31,7 +32,9 @@ from vpn.choices import (
     Stage,
     TunnelStatus,
 )
-from vpn.models import StatusRefresh, Tunnel, TunnelStatusChange, VpnRequest
+from vpn.models import PendingMaintenance, StatusRefresh, Tunnel, TunnelStatusChange, VpnRequest
+from vpn.selectors.diagnosis import troubleshooting_context
+from vpn.selectors.maintenance import maintenance_context
 from vpn.status_chart import UPTIME_WINDOWS, TunnelReport, status_chart, tunnel_report
 
 
@@ -226,9 +229,10 @@ def tunnel_status_context(
 ) -> dict:
     """What the tunnel status card needs (staff page and customer link alike): each
     tunnel's uptime, the timeline chart over `chart_window` (24h, 7d or 30d), the latest
-    refresh, and how often the page polls: fast while jobs run, steadily in every other
-    stage that is not final (someone else may review, confirm or change the request
-    meanwhile), never once the request is closed."""
+    refresh, AWS's pending maintenance and the customer's window, the diagnosis of the
+    tunnels in trouble and what each negotiated, and how often the page polls: fast while
+    jobs run, steadily in every other stage that is not final (someone else may review,
+    confirm or change the request meanwhile), never once the request is closed."""
     now = timezone.now()
     tunnels = list(request.tunnels.all())
     reports = tunnel_reports(tunnels=tunnels, now=now)
@@ -252,6 +256,8 @@ def tunnel_status_context(
         "refresh_seconds": settings.STATUS_REFRESH_SECONDS,
         "watched": watched,
         "poll_seconds": poll_seconds,
+        **maintenance_context(request=request, tunnels=tunnels),
+        **troubleshooting_context(request=request, tunnels=tunnels),
     }
 
 
@@ -303,9 +309,15 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def status_metrics_tunnels() -> QuerySet[Tunnel]:
-    """Every tunnel of the requests whose tunnels are watched (for /metrics)."""
+    """Every tunnel of the requests whose tunnels are watched (for /metrics), with
+    `maintenance_pending`: whether AWS has endpoint maintenance pending on it."""
     return (
         Tunnel.objects.filter(request__stage__in=OPERATIONAL_STAGES)
         .select_related("request")
+        .annotate(
+            maintenance_pending=Exists(
+                PendingMaintenance.objects.filter(tunnel=OuterRef("pk"), cleared_at__isnull=True)
+            )
+        )
         .order_by("request_id", "position")
     )

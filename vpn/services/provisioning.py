@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -264,7 +265,11 @@ def step_vpn_gateway(request: VpnRequest) -> bool:
 
 
 def step_connection(request: VpnRequest) -> bool:
-    """Step 3: the customer gateway and the VPN connection, tunnels recorded by IP."""
+    """Step 3: the customer gateway and the VPN connection, tunnels recorded by IP.
+
+    Every tunnel gets lifecycle control (AWS's endpoint maintenance waits to be applied)
+    and sends its IKE and BGP logs to the region's log group, which is ensured first.
+    """
     region, pk = request.region, request.pk
     customer_gateway = _ensure(
         request,
@@ -280,6 +285,12 @@ def step_connection(request: VpnRequest) -> bool:
     profile = tunnel_profile(request.ike_version, request.tunnel_options)
 
     def create_connection() -> aws.Resource:
+        # The region's log group first: AWS refuses tunnels that log to a missing one.
+        log_group_arn = aws.log_group_ensure(
+            region,
+            name=settings.TUNNEL_LOG_GROUP,
+            retention_days=settings.TUNNEL_LOG_RETENTION_DAYS,
+        )
         inside = allocation.inside_cidrs_allocate(2)
         created = aws.vpn_connection_create(
             region,
@@ -287,7 +298,9 @@ def step_connection(request: VpnRequest) -> bool:
             vpn_gateway_id=_id(request, AwsResourceRole.VPN_GATEWAY),
             static_routes_only=request.routing == Routing.STATIC,
             tunnel_options=[
-                profile.aws_options(inside_cidr=cidr, psk=allocation.psk_generate())
+                profile.aws_options(
+                    inside_cidr=cidr, psk=allocation.psk_generate(), log_group_arn=log_group_arn
+                )
                 for cidr in inside
             ],
             request_id=pk,

@@ -5,6 +5,8 @@
 matches tunnels by their AWS outside IP, writes only what changed (in bulk, with one
 `TunnelStatusChange` row per change of status), moves each request to the stage its
 tunnels imply (live, degraded, down) and then weighs the pending changes for alerts.
+Per region it also reads what newly up tunnels negotiated and diagnoses the tunnels in
+trouble (`vpn.services.diagnosis`: calls for those tunnels only, counted apart).
 
 Alerts are per request and per change of its health, never per tunnel: each recipient
 (the owning engineer, the customer's contact) gets one email when the request becomes
@@ -48,6 +50,7 @@ from vpn.selectors.status import (
     request_health,
     tunnels_phrase,
 )
+from vpn.services.diagnosis import tunnel_details_read
 from vpn.services.notifications import email_queue, emails_send
 from vpn.services.stages import StageMoveError, request_move
 
@@ -111,6 +114,7 @@ def status_refresh(
             continue
         run.requests_seen += len(watched)
         run.tunnels_changed += changed
+        run.detail_calls += _details_read(region, watched)
     run.alerts_sent = alerts_send()
     run.finished_at = timezone.now()
     run.save()
@@ -118,10 +122,11 @@ def status_refresh(
         started_at__lt=started - timedelta(days=settings.STATUS_REFRESH_KEEP_DAYS)
     ).delete()
     logger.info(
-        "Status refresh: %s region(s), %s call(s), %s request(s), %s tunnel change(s), "
-        "%s stage move(s), %s alert(s), errors: %s",
+        "Status refresh: %s region(s), %s call(s) (and %s for tunnel details), %s request(s), "
+        "%s tunnel change(s), %s stage move(s), %s alert(s), errors: %s",
         len(run.regions),
         run.aws_calls,
+        run.detail_calls,
         run.requests_seen,
         run.tunnels_changed,
         run.requests_moved,
@@ -129,6 +134,19 @@ def status_refresh(
         run.errors or "none",
     )
     return run
+
+
+def _details_read(region: str, watched: list[_Watched]) -> int:
+    """What up tunnels negotiated, and why tunnels in trouble are; returns the AWS calls
+    made. A failure here costs the region neither its refresh nor the run's record."""
+    try:
+        return tunnel_details_read(
+            region=region,
+            connections={item.request_id: item.connection_id for item in watched},
+        )
+    except Exception:
+        logger.exception("Status refresh: the tunnel details of %s failed", region)
+        return 0
 
 
 def status_refresh_queue(*, trigger: str, regions: list[str] | None = None) -> None:

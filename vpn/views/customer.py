@@ -2,7 +2,8 @@
 
 One URL per link: while the request waits for the customer's answers it shows the
 intake form (save a draft, or submit); afterwards it shows the request's progress, and
-once the VPN is built the customer confirms there that their side is configured. Once
+once the VPN is built the customer confirms there that their side is configured and
+chooses when AWS's maintenance is applied (their maintenance window). Once
 the VPN is removed (decommissioning, decommissioned) or the request cancelled, the page
 says so and when, and the link serves no pack any more: its keys belong to tunnels that
 no longer exist.
@@ -20,15 +21,22 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from vpn.choices import CUSTOMER_EDITABLE_STAGES
-from vpn.forms import CustomerIntakeForm, intake_initial
+from vpn.choices import CUSTOMER_EDITABLE_STAGES, OPERATIONAL_STAGES
+from vpn.forms import CustomerIntakeForm, MaintenanceWindowForm, intake_initial
+from vpn.maintenance_window import time_zones
 from vpn.models import VpnRequest
 from vpn.selectors.intake import request_changes_requested, request_region_advice
+from vpn.selectors.maintenance import window_of
 from vpn.selectors.packs import config_pack_latest
 from vpn.selectors.provisioning import request_steps
 from vpn.selectors.requests import request_detail, request_removal_reason, request_removed_at
 from vpn.selectors.status import tunnel_status_context
 from vpn.services import intake
+from vpn.services.maintenance import (
+    MaintenanceWindowInvalid,
+    maintenance_window_clear,
+    maintenance_window_set,
+)
 from vpn.services.stages import StageMoveError
 from vpn.services.throttle import throttle_hit, throttle_retry_after
 from vpn.validation import IntakeInvalid
@@ -102,6 +110,8 @@ def intake_page(request: HttpRequest, token: str) -> HttpResponse:
             _confirm(request, vpn_request)
         elif request.POST.get("action") == "reopen":
             _reopen(request, vpn_request)
+        elif request.POST.get("action") == "maintenance_window":
+            _window_choose(request, vpn_request, link)
         else:
             messages.info(
                 request, "Your answers were already submitted; they can no longer change."
@@ -137,6 +147,44 @@ def _reopen(request: HttpRequest, vpn_request: VpnRequest) -> None:
         request,
         "Your answers are open again. Change what you need, then submit them again: your "
         "engineer reviews them once you do.",
+    )
+
+
+def _window_choose(request: HttpRequest, vpn_request: VpnRequest, link) -> None:
+    """The customer chooses (or removes) their maintenance window; a bad choice is said
+    in a message and changes nothing."""
+    if vpn_request.stage not in OPERATIONAL_STAGES:
+        messages.info(request, "A maintenance window can be chosen once the VPN is built.")
+        return
+    form = MaintenanceWindowForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(error for errors in form.errors.values() for error in errors)
+        messages.error(request, f"The maintenance window was not changed: {errors}")
+        return
+    values = form.cleaned_data
+    if values["weekday"] is None:
+        if maintenance_window_clear(request_id=vpn_request.pk):
+            messages.success(
+                request,
+                "Your maintenance window is removed: AWS's maintenance is applied by your "
+                "engineer, or by AWS at its deadline.",
+            )
+        return
+    try:
+        window = maintenance_window_set(
+            request_id=vpn_request.pk,
+            weekday=values["weekday"],
+            start_hour=values["start_hour"],
+            end_hour=values["end_hour"],
+            time_zone=values["time_zone"],
+            chosen_by=f"customer link {link.pk}",
+        )
+    except MaintenanceWindowInvalid as exc:
+        messages.error(request, f"The maintenance window was not changed: {exc}")
+        return
+    messages.success(
+        request,
+        f"Saved: AWS's maintenance is applied in your window, {window_of(window).describe()}.",
     )
 
 
@@ -209,6 +257,17 @@ def _intake_status(request: HttpRequest, vpn_request: VpnRequest, link, token: s
             request=vpn_request, chart_window=request.GET.get("chart", ""), for_customer=True
         ),
     }
+    if vpn_request.stage in OPERATIONAL_STAGES:
+        window = context["maintenance_window"]
+        context["window_form"] = MaintenanceWindowForm(
+            initial={
+                "weekday": window.weekday if window else "",
+                "start_hour": window.start_hour if window else 2,
+                "end_hour": window.end_hour if window else 5,
+                "time_zone": window.time_zone if window else "UTC",
+            }
+        )
+        context["time_zones"] = sorted(time_zones())
     return render(request, "vpn/customer/intake_status.html", context)
 
 

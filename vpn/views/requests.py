@@ -28,6 +28,7 @@ from vpn.choices import (
 from vpn.forms import DecommissionForm, RequestForm, SendBackForm, intake_initial
 from vpn.models import VpnRequest
 from vpn.permissions import RoleRequiredMixin
+from vpn.selectors import diagnosis as diagnosis_selectors
 from vpn.selectors import intake as intake_selectors
 from vpn.selectors import packs as pack_selectors
 from vpn.selectors import provisioning as provisioning_selectors
@@ -144,7 +145,8 @@ class DashboardExportView(RoleRequiredMixin, View):
 
 
 class RequestDetailView(RoleRequiredMixin, DetailView):
-    """One request: its setup steps, intake, tunnels, AWS resources and history."""
+    """One request: its setup steps, intake, tunnels (with their diagnosis, negotiation,
+    maintenance and recent log events), AWS resources and history."""
 
     action = "request_view"
     template_name = "vpn/requests/request_detail.html"
@@ -192,6 +194,14 @@ class RequestDetailView(RoleRequiredMixin, DetailView):
         if context["change_under_way"] is not None and context["poll_seconds"]:
             # A change under way: the page follows it as closely as it follows the jobs.
             context["poll_seconds"] = min(context["poll_seconds"], CHANGE_POLL_SECONDS)
+        # The log panel asks CloudWatch Logs: when a person opens the page, not on its
+        # polls (which swap in other regions of the page and leave the panel as it is).
+        if self.request.headers.get("HX-Request") != "true":
+            context["tunnel_logs"] = diagnosis_selectors.tunnel_log_panel(
+                request=vpn_request,
+                tunnel=self.request.GET.get("log_tunnel", ""),
+                kind=self.request.GET.get("log_kind", ""),
+            )
         return context
 
     def render_to_response(self, context, **response_kwargs):

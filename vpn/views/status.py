@@ -3,7 +3,8 @@
 * `requests/<pk>/status.json`: one request's stored tunnel status as JSON, for engineers'
   scripts (and the same data `manage.py vpn_status --json` prints).
 * `status/refresh/`: queue a status refresh now, for one region or all of them.
-* `/metrics`: every watched tunnel in Prometheus's text format, for a scraper holding
+* `/metrics`: every watched tunnel in Prometheus's text format (up, routes, a drift of
+  what it negotiated from the pack, AWS maintenance pending), for a scraper holding
   `METRICS_TOKEN` or for a logged-in engineer.
 
 None of these calls AWS: they read the snapshot the refresh stored, or queue the refresh.
@@ -30,6 +31,7 @@ from vpn.models import StatusRefresh, VpnRequest
 from vpn.permissions import RoleRequiredMixin, user_may
 from vpn.regions import REGIONS_BY_CODE
 from vpn.selectors import status as status_selectors
+from vpn.selectors.diagnosis import negotiated_drift
 from vpn.services.status import status_refresh_queue
 from vpn.services.throttle import throttle_hit
 
@@ -102,8 +104,8 @@ class StatusRefreshView(RoleRequiredMixin, View):
 class TunnelStatusCollector:
     """The stored tunnel status as Prometheus gauges, read afresh on each collection.
 
-    Two queries whatever the number of tunnels: the tunnels (with their requests) and
-    the latest refresh run.
+    Two queries whatever the number of tunnels: the tunnels (with their requests and
+    whether maintenance is pending) and the latest refresh run.
     """
 
     def collect(self) -> Iterator[Metric]:
@@ -117,7 +119,19 @@ class TunnelStatusCollector:
             "Routes AWS accepted over the tunnel.",
             labels=labels,
         )
+        drift = GaugeMetricFamily(
+            "vpn_tunnel_negotiated_drift",
+            "1 if the tunnel is up on other parameters than its pack prescribes, else 0.",
+            labels=labels,
+        )
+        maintenance = GaugeMetricFamily(
+            "vpn_tunnel_maintenance_pending",
+            "1 if AWS has endpoint maintenance pending on the tunnel, else 0.",
+            labels=labels,
+        )
+        drifting = watched = 0
         for tunnel in status_selectors.status_metrics_tunnels():
+            watched += 1
             values = [
                 tunnel.request.reference,
                 str(tunnel.position),
@@ -127,8 +141,20 @@ class TunnelStatusCollector:
             ]
             up.add_metric(values, 1 if tunnel.status == TunnelStatus.UP else 0)
             routes.add_metric(values, tunnel.accepted_route_count)
+            drifted = negotiated_drift(request=tunnel.request, tunnel=tunnel)
+            drifting += drifted
+            drift.add_metric(values, 1 if drifted else 0)
+            maintenance.add_metric(values, 1 if tunnel.maintenance_pending else 0)
         yield up
         yield routes
+        yield drift
+        yield maintenance
+        if watched:  # with no tunnel watched, no count (as no tunnel has a sample)
+            yield GaugeMetricFamily(
+                "vpn_tunnels_negotiated_drift",
+                "Up tunnels that negotiated other parameters than their pack prescribes.",
+                value=drifting,
+            )
 
         refresh = status_selectors.status_refresh_latest()
         if refresh is None:
