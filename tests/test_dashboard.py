@@ -321,6 +321,7 @@ def _export_peak_memory(client) -> tuple[int, int]:
 @pytest.mark.django_db
 def test_export_of_10000_rows_streams_in_constant_memory(se_client):
     _bulk_requests(1_000)
+    _export_peak_memory(se_client)  # first use: imports, caches, connection set-up
     lines, peak_at_1000 = _export_peak_memory(se_client)
     assert lines == 1_001
     _bulk_requests(9_000)
@@ -329,6 +330,7 @@ def test_export_of_10000_rows_streams_in_constant_memory(se_client):
     with CaptureQueriesContext(connection) as queries:
         _export_peak_memory(se_client)
     # One query, read through a cursor a chunk at a time: ten times the rows, about the
-    # same memory (holding them all would take megabytes more).
+    # same memory. Holding 10,000 rows of 15 values would take well over 5 MB more; the
+    # margin only absorbs what the allocator and the rest of the process do meanwhile.
     assert len([q for q in queries if "vpn_vpnrequest" in q["sql"]]) == 1
-    assert peak_at_10000 < peak_at_1000 * 1.25 + 200_000, (peak_at_1000, peak_at_10000)
+    assert peak_at_10000 < peak_at_1000 * 1.5 + 1_000_000, (peak_at_1000, peak_at_10000)
