@@ -36,6 +36,7 @@ from vpn.models import (
     KeyReveal,
     PackDownload,
     PackVariant,
+    PendingMaintenance,
     StageTransition,
     VpnChange,
     VpnRequest,
@@ -486,7 +487,17 @@ CHANGE_PROPOSALS: dict[str, tuple[Callable[[], VpnRequest], dict]] = {
     ChangeKind.TUNNEL_OPTIONS: (connection_request, {"phase1_encryption": "AES128"}),
     ChangeKind.NAT: (connection_request, {"nat": "on"}),
     ChangeKind.TUNNEL_COUNT: (lambda: connection_request(tunnel_count=1), {"tunnels": "2"}),
+    ChangeKind.MAINTENANCE: (lambda: _with_pending_maintenance(connection_request()), {}),
+    ChangeKind.LIFECYCLE_CONTROL: (connection_request, {}),
 }
+
+
+def _with_pending_maintenance(vpn_request: VpnRequest) -> VpnRequest:
+    """The request, with AWS's maintenance pending on its tunnel 1 (as the read records it)."""
+    PendingMaintenance.objects.create(
+        tunnel=vpn_request.tunnels.get(position=1), description="Endpoint software update"
+    )
+    return vpn_request
 
 
 def _proposed(kind: str = ChangeKind.ADD_SUBNET) -> VpnChange:

@@ -251,6 +251,8 @@ class ChangeKind(models.TextChoices):
     TUNNEL_OPTIONS = "tunnel_options", "Tunnel options"
     NAT = "nat", "NAT gateway on or off"
     TUNNEL_COUNT = "tunnel_count", "From one tunnel to two"
+    MAINTENANCE = "maintenance", "AWS's pending maintenance"
+    LIFECYCLE_CONTROL = "lifecycle_control", "Tunnel lifecycle control on"
 
 
 class ChangeState(models.TextChoices):

@@ -8,7 +8,9 @@ The email outbox is swept every minute: an email whose send failed is tried agai
 it is due for a retry (alerts are also sent, and retried, by each refresh).
 
 AWS's pending endpoint maintenance is read every `MAINTENANCE_CHECK_SECONDS` (an hour):
-one call per tunnel, for news AWS gives days ahead.
+one call per tunnel, for news AWS gives days ahead. The same job then applies it for the
+requests whose customer's window is open (a window is at least an hour, so a read falls
+inside it).
 """
 
 from django.conf import settings

@@ -343,6 +343,18 @@ class TunnelCountForm(ChangeForm):
     tunnels = forms.ChoiceField(label="Tunnels", choices=(("2", "Two (add tunnel 2)"),))
 
 
+class MaintenanceForm(ChangeForm):
+    """AWS's pending maintenance: the tunnels follow from what AWS announced."""
+
+    kind = ChangeKind.MAINTENANCE.value
+
+
+class LifecycleControlForm(ChangeForm):
+    """Lifecycle control on: both tunnels, nothing to choose."""
+
+    kind = ChangeKind.LIFECYCLE_CONTROL.value
+
+
 CHANGE_FORMS: dict[str, type[ChangeForm]] = {
     form.kind: form
     for form in (
@@ -353,6 +365,8 @@ CHANGE_FORMS: dict[str, type[ChangeForm]] = {
         TunnelOptionsForm,
         NatForm,
         TunnelCountForm,
+        MaintenanceForm,
+        LifecycleControlForm,
     )
 }
 

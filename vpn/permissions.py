@@ -36,6 +36,8 @@ _CHANGE_KINDS = (
     "tunnel_options",
     "nat",
     "tunnel_count",
+    "maintenance",
+    "lifecycle_control",
 )
 
 # Action -> the permission it needs, or one of the markers above.

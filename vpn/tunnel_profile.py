@@ -305,11 +305,12 @@ def tunnel_options_check(
 
 def tunnel_options_modification(profile: TunnelProfile) -> dict:
     """The `TunnelOptions` of `ModifyVpnTunnelOptions` that put a tunnel on `profile`:
-    every option of the profile, sent explicitly, its inside CIDR and key left as they are."""
+    every option of the profile, sent explicitly, its inside CIDR, key and log options
+    left as they are."""
     return {
         name: value
-        for name, value in profile.aws_options(inside_cidr="", psk="").items()
-        if name not in ("TunnelInsideCidr", "PreSharedKey")
+        for name, value in profile.aws_options(inside_cidr="", psk="", log_group_arn="").items()
+        if name not in ("TunnelInsideCidr", "PreSharedKey", "LogOptions")
     }
 
 

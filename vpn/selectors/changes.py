@@ -41,6 +41,8 @@ def changes_card_context(*, request: VpnRequest, user: AbstractBaseUser | Anonym
                 continue
             if kind == ChangeKind.TUNNEL_COUNT and request.tunnel_count == 2:
                 continue
+            if kind == ChangeKind.MAINTENANCE:
+                continue  # offered where the maintenance is shown ("Apply now")
             forms.append(
                 ChangeForm(
                     kind=kind.value,

@@ -59,6 +59,7 @@ from vpn.choices import (
 )
 from vpn.models import (
     AwsResource,
+    PendingMaintenance,
     Tunnel,
     TunnelStatusChange,
     VpnChange,
@@ -776,6 +777,121 @@ class TunnelCountChange(ChangeHandler):
         )
 
 
+class MaintenanceChange(PerTunnelChange):
+    """AWS's pending endpoint maintenance applied now (`ReplaceVpnTunnel` with
+    `ApplyPendingMaintenance`), on the tunnels in use that have some, one at a time.
+
+    Nothing changes on the customer's side (the tunnel keeps its outside IP, key and
+    options), so no pack is issued. At the end, AWS is asked again for each replaced
+    tunnel, and the `PendingMaintenance` rows it no longer reports are cleared.
+    """
+
+    kind = ChangeKind.MAINTENANCE
+    customer_side = False
+
+    def clean(self, request, values):
+        pending = {
+            row.tunnel.position: row.description
+            for row in PendingMaintenance.objects.filter(
+                tunnel__request=request,
+                tunnel__position__lte=request.tunnel_count,
+                cleared_at__isnull=True,
+            )
+            .select_related("tunnel")
+            .order_by("tunnel__position")
+        }
+        if not pending:
+            raise ChangeRefused(
+                f"AWS reports no pending maintenance on {request.reference}'s tunnels in use: "
+                "nothing to apply."
+            )
+        words = "; ".join(f"tunnel {p}: {d}" for p, d in pending.items())
+        return (
+            {"pending_maintenance": words},
+            {"pending_maintenance": "applied", "tunnels": sorted(pending)},
+        )
+
+    def summary(self, change):
+        return f"AWS's pending maintenance on {_tunnels_words(change.after['tunnels'])}"
+
+    def tunnels(self, change):
+        return list(change.after["tunnels"])
+
+    def tunnel_apply(self, run, tunnel):
+        run.call(
+            "ReplaceVpnTunnel",
+            aws.vpn_tunnel_replace,
+            tunnel=tunnel.position,
+            vpn_connection_id=run.connection_id,
+            outside_ip=tunnel.outside_ip,
+            apply_pending_maintenance=True,
+        )
+
+    def finish(self, run):
+        still = []
+        now = timezone.now()
+        for position in self.tunnels(run.change):
+            tunnel = run.tunnel(position)
+            reported = run.call(
+                "GetVpnTunnelReplacementStatus",
+                aws.vpn_tunnel_replacement_status,
+                tunnel=position,
+                vpn_connection_id=run.connection_id,
+                outside_ip=tunnel.outside_ip,
+            )
+            Tunnel.objects.filter(pk=tunnel.pk).update(
+                maintenance_checked_at=now, maintenance_last_applied=reported.last_applied
+            )
+            if reported.pending:
+                still.append(position)
+            else:
+                PendingMaintenance.objects.filter(tunnel=tunnel, cleared_at__isnull=True).update(
+                    cleared_at=now
+                )
+        if still:
+            return (
+                f"AWS still reports maintenance pending on {_tunnels_words(still)} (announced "
+                "since): it is shown until a change applies it."
+            )
+        return "AWS reports no maintenance pending any more."
+
+    def impact(self, request, change):
+        base = super().impact(request, change)
+        return Impact(
+            "AWS replaces the endpoint of each tunnel with pending maintenance; the tunnel "
+            "keeps its outside IP, key and options, so the customer's device needs nothing "
+            "new. " + base.words,
+            disruptive=base.disruptive,
+        )
+
+
+class LifecycleControlChange(PerTunnelChange):
+    """Tunnel endpoint lifecycle control turned on for a VPN made before it was the
+    default (`ModifyVpnTunnelOptions` with `EnableTunnelLifecycleControl`), one tunnel at
+    a time: from then, AWS's endpoint maintenance waits to be applied here, up to its
+    deadline. New tunnels have it from their creation (`vpn.tunnel_profile`)."""
+
+    kind = ChangeKind.LIFECYCLE_CONTROL
+    customer_side = False
+
+    def clean(self, request, values):
+        return {"tunnel_lifecycle_control": "as AWS has it"}, {"tunnel_lifecycle_control": True}
+
+    def summary(self, change):
+        return "tunnel lifecycle control on for tunnels 1 and 2"
+
+    def tunnel_apply(self, run, tunnel):
+        connection = run.call(
+            "ModifyVpnTunnelOptions",
+            aws.vpn_tunnel_options_modify,
+            tunnel=tunnel.position,
+            vpn_connection_id=run.connection_id,
+            outside_ip=tunnel.outside_ip,
+            options={"EnableTunnelLifecycleControl": True},
+        )
+        run.tunnels_record(connection)
+
+
 HANDLERS: dict[str, ChangeHandler] = {
     ChangeKind.ADD_SUBNET: SubnetChange(ChangeKind.ADD_SUBNET),
     ChangeKind.REMOVE_SUBNET: SubnetChange(ChangeKind.REMOVE_SUBNET),
@@ -784,6 +900,8 @@ HANDLERS: dict[str, ChangeHandler] = {
     ChangeKind.TUNNEL_OPTIONS: TunnelOptionsChange(),
     ChangeKind.NAT: NatChange(),
     ChangeKind.TUNNEL_COUNT: TunnelCountChange(),
+    ChangeKind.MAINTENANCE: MaintenanceChange(),
+    ChangeKind.LIFECYCLE_CONTROL: LifecycleControlChange(),
 }
 
 
@@ -1013,6 +1131,8 @@ def _values_of(change: VpnChange) -> dict:
             return {"nat": "on" if after["nat"] else "off"}
         case ChangeKind.TUNNEL_COUNT:
             return {"tunnels": after["tunnels"]}
+        case ChangeKind.MAINTENANCE | ChangeKind.LIFECYCLE_CONTROL:
+            return {}  # what they do follows from the VPN itself
     raise LookupError(change.kind)
 
 

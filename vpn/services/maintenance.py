@@ -9,28 +9,38 @@ announces endpoint replacements as pending maintenance and waits until its deadl
 for every monitored tunnel of the watched requests, keeps one `PendingMaintenance` row per
 announcement, and emails each new one once to each recipient through the outbox.
 
-Applying maintenance is a change of the change flow, one tunnel at a time (the second
-waits until the first is UP again), and is added there: "Apply now" on the request page
-and `vpn_maintenance ID --apply` start that change for the request's open
-`PendingMaintenance` rows, and `maintenance_refresh` starts it itself, after reading, for
-each request whose window `vpn.maintenance_window.window_contains` now. The change's AWS
-call is `vpn.aws.vpn_tunnel_replace(..., apply_pending_maintenance=True)`; the next read
-here clears the row once AWS no longer reports it.
+Applying maintenance is a change of the change flow (kind `maintenance`), one tunnel
+at a time (the second waits until the first is UP again): "Apply now" on the request
+page proposes it (its page states the impact, to confirm), `vpn_maintenance ID --apply`
+proposes and applies it (`maintenance_apply`), and `maintenance_refresh` starts it
+itself, after reading, for each request whose window contains the moment
+(`maintenance_windows_apply`). The change's AWS call is
+`vpn.aws.vpn_tunnel_replace(..., apply_pending_maintenance=True)`; at its end it asks AWS
+again and clears the rows AWS no longer reports (and any later read would too).
 """
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from vpn import aws
-from vpn.choices import OPERATIONAL_STAGES, AwsResourceRole
-from vpn.maintenance_window import Window, window_next_start
-from vpn.models import AwsResource, MaintenanceWindow, PendingMaintenance, Tunnel, VpnRequest
+from vpn.choices import ACTIVE_CHANGE_STATES, OPERATIONAL_STAGES, AwsResourceRole, ChangeKind
+from vpn.maintenance_window import Window, window_contains, window_next_start
+from vpn.models import (
+    AwsResource,
+    MaintenanceWindow,
+    PendingMaintenance,
+    Tunnel,
+    VpnChange,
+    VpnRequest,
+)
 from vpn.selectors.maintenance import window_of
 from vpn.selectors.requests import REMOVED_STAGES
+from vpn.services import changes
 from vpn.services.notifications import email_queue, emails_send
 
 logger = logging.getLogger(__name__)
@@ -50,6 +60,8 @@ class MaintenanceRun:
     cleared: int = 0
     emails_sent: int = 0
     errors: dict[str, str] = field(default_factory=dict)  # tunnel -> AWS's error
+    # The maintenance changes started because the customer's window is open.
+    started: list[str] = field(default_factory=list)
 
 
 def _watched_tunnels() -> list[tuple[Tunnel, str, str]]:
@@ -70,9 +82,10 @@ def _watched_tunnels() -> list[tuple[Tunnel, str, str]]:
     ]
 
 
-def maintenance_refresh() -> MaintenanceRun:
-    """Read every watched tunnel's pending maintenance, record what is new or over, and
-    send the emails that are due.
+def maintenance_refresh(*, now: datetime | None = None) -> MaintenanceRun:
+    """Read every watched tunnel's pending maintenance, record what is new or over, send
+    the emails that are due, then start the maintenance change of every request whose
+    window contains `now` (the present moment unless given).
 
     One call per tunnel (AWS answers for one tunnel at a time), which is why this runs on
     its own, seldom schedule rather than with every status refresh: AWS announces
@@ -97,12 +110,17 @@ def maintenance_refresh() -> MaintenanceRun:
     except Exception:
         # The outbox keeps them for the next pass (and the minutely sweep).
         logger.exception("Maintenance emails could not be sent; will try again")
+    run.started = [
+        change.reference for change in maintenance_windows_apply(now=now or timezone.now())
+    ]
     logger.info(
-        "Maintenance read: %s tunnel(s), %s announced, %s cleared, %s email(s), errors: %s",
+        "Maintenance read: %s tunnel(s), %s announced, %s cleared, %s email(s), "
+        "started in the window: %s, errors: %s",
         run.tunnels_read,
         run.announced,
         run.cleared,
         run.emails_sent,
+        ", ".join(run.started) or "none",
         run.errors or "none",
     )
     return run
@@ -226,3 +244,58 @@ def maintenance_window_clear(*, request_id: int) -> bool:
     AWS at its deadline. Returns whether there was one."""
     deleted, _ = MaintenanceWindow.objects.filter(request_id=request_id).delete()
     return bool(deleted)
+
+
+# The label of a maintenance change the customer's window started.
+WINDOW_LABEL = "maintenance window"
+
+
+def maintenance_apply(
+    *, request_id: int, label: str, reason: str = "", queue: bool = True
+) -> VpnChange:
+    """Propose and apply, with its impact confirmed, the maintenance change of a request
+    (its tunnels in use with pending maintenance), in the name of `label` (a command, or
+    the customer's window). Raises `changes.ChangeRefused`, writing nothing: no pending
+    maintenance, a change already under way, a VPN that cannot be changed."""
+    with transaction.atomic():
+        change = changes.change_propose(
+            request_id=request_id,
+            kind=ChangeKind.MAINTENANCE,
+            values={},
+            reason=reason or "AWS's pending endpoint maintenance, applied on our schedule.",
+            label=label,
+        )
+        return changes.change_apply(change_id=change.pk, label=label, confirmed=True, queue=queue)
+
+
+def maintenance_windows_apply(*, now: datetime) -> list[VpnChange]:
+    """Start the maintenance change of every request with pending maintenance on a tunnel
+    in use whose customer's window contains `now`, unless a change of it is under way;
+    never outside the window. Returns the changes started."""
+    request_ids = set(
+        PendingMaintenance.objects.filter(
+            cleared_at__isnull=True, tunnel__request__stage__in=OPERATIONAL_STAGES
+        ).values_list("tunnel__request_id", flat=True)
+    )
+    busy = set(
+        VpnChange.objects.filter(
+            request_id__in=request_ids, state__in=ACTIVE_CHANGE_STATES
+        ).values_list("request_id", flat=True)
+    )
+    started = []
+    windows = MaintenanceWindow.objects.filter(request_id__in=request_ids - busy)
+    for window in windows.order_by("request_id"):
+        if not window_contains(window_of(window), now):
+            continue
+        try:
+            change = maintenance_apply(
+                request_id=window.request_id,
+                label=WINDOW_LABEL,
+                reason="AWS's pending endpoint maintenance, in the customer's maintenance window.",
+            )
+        except changes.ChangeRefused as exc:
+            # Pending only on a tunnel not in use, or a change started meanwhile.
+            logger.info("Maintenance of request %s not started: %s", window.request_id, exc)
+            continue
+        started.append(change)
+    return started
