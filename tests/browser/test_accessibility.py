@@ -116,6 +116,8 @@ def test_staff_and_customer_pages_have_no_serious_violation(
         page.fill("#id_username", se.username)
         page.fill("#id_password", "not the password")
         page.click("#password-login button[type=submit]")
+        assert page.title().startswith("Error: ")
+        assert page.locator("#id_password").get_attribute("aria-describedby") == "login-error"
 
     _check(page, axe_source, "login with an error", found, failed_login)
     _log_in(page, server, se)
@@ -125,10 +127,17 @@ def test_staff_and_customer_pages_have_no_serious_violation(
         ("review queue", reverse("vpn:request_review")),
     ):
         _check(page, axe_source, label, found, lambda path=path: page.goto(server + path))
+    page.goto(server + reverse("vpn:request_detail", args=[live.pk]))
+    assert page.locator("#config-pack").count() == 1  # the config pack card was checked
 
     def form_with_errors(path):
         page.goto(server + path)
-        page.click("main form:not([role=search]) button[type=submit] >> nth=-1")
+        # The browser's own checks of required fields are turned off, so that the empty
+        # form reaches the server and comes back with its errors.
+        page.evaluate("document.querySelectorAll('form').forEach(f => f.noValidate = true)")
+        with page.expect_navigation():
+            page.click("main form:not([role=search]) button[type=submit] >> nth=-1")
+        assert page.title().startswith("Error: ")
 
     _check(
         page,
