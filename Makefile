@@ -13,6 +13,11 @@ DEBIAN_PACKAGES := chromium libharfbuzz-subset0 poppler-utils redis-server \
 	strongswan strongswan-swanctl charon-systemd libcharon-extra-plugins \
 	bird2 iputils-ping iproute2
 
+# axe-core, the accessibility checker the browser tests inject into pages (npm package,
+# pinned; kept out of the repository under .npm/).
+AXE := .npm/node_modules/axe-core/axe.min.js
+AXE_VERSION := 4.14.1
+
 .PHONY: run serve test lint bench system-packages clean
 
 $(STAMP): pyproject.toml
@@ -30,7 +35,10 @@ run: $(STAMP)
 serve: $(STAMP)
 	@scripts/serve.sh
 
-test: $(STAMP) system-packages
+$(AXE):
+	npm install --no-save --no-audit --no-fund --silent --prefix .npm axe-core@$(AXE_VERSION)
+
+test: $(STAMP) system-packages $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest
@@ -57,4 +65,4 @@ system-packages:
 	fi
 
 clean:
-	rm -rf $(VENV) .run staticfiles test-artifacts .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) .npm .run staticfiles test-artifacts .pytest_cache .ruff_cache .import_linter_cache
