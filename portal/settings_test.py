@@ -33,6 +33,9 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AWS_SANDBOX_STATE_DELAY = 0.0
+# Only a test with the sandbox (its fixture turns this on) asks Service Quotas at approval;
+# the others place requests on AWS's default quotas without any AWS call.
+AWS_READ_SERVICE_QUOTAS = False
 
 # Plain HTTP in tests: no redirect to HTTPS, and cookies a browser sends over HTTP.
 SECURE_SSL_REDIRECT = False

@@ -14,6 +14,7 @@ from rq import SimpleWorker
 from rq.registry import FailedJobRegistry
 
 from tests.factories import ops_user, se_user
+from vpn import aws
 
 # Static files collected and served as in production, for the tests that need it.
 from tests.static_support import collected_static, production_static  # noqa: F401
@@ -190,8 +191,10 @@ def aws_sandbox(sandbox_url, settings):
     settings.AWS_ACCESS_KEY_ID = "testing"
     settings.AWS_SECRET_ACCESS_KEY = "testing"
     settings.PROVISION_POLL_SECONDS = 1
+    settings.AWS_READ_SERVICE_QUOTAS = True
     sandbox = Sandbox(sandbox_url)
     sandbox.control("POST", "/_sandbox/reset")
+    aws.credentials_forget()  # the sandbox's reset forgot the roles it handed out
     yield sandbox
     sandbox.control("DELETE", "/_sandbox/faults")
 

@@ -91,14 +91,18 @@ def accounts_for(region: str) -> list[AwsAccount | None]:
 
 
 def limits_read(account: AwsAccount | None, region: str) -> dict[str, int]:
-    """Each quota's limit for `account` in `region`: its override, else Service Quotas,
-    else AWS's default (also when Service Quotas cannot be read)."""
+    """Each quota's limit for `account` in `region`: its override, else Service Quotas
+    (with `AWS_READ_SERVICE_QUOTAS`), else AWS's default (also when Service Quotas cannot
+    be read)."""
     overrides = account.quota_overrides if account is not None else {}
     limits = {}
     with aws.acting_for(account):
         for quota in QUOTAS:
             if quota.name in overrides:
                 limits[quota.name] = int(overrides[quota.name])
+                continue
+            if not settings.AWS_READ_SERVICE_QUOTAS:
+                limits[quota.name] = quota.default
                 continue
             try:
                 value = aws.service_quota(
