@@ -14,10 +14,10 @@ from rq import SimpleWorker
 from rq.registry import FailedJobRegistry
 
 from tests.factories import ops_user, se_user
-from vpn import aws
 
 # Static files collected and served as in production, for the tests that need it.
 from tests.static_support import collected_static, production_static  # noqa: F401
+from vpn import aws
 
 
 def service_missing(what: str) -> None:
