@@ -1,6 +1,6 @@
 """Several AWS accounts, on the sandbox: placement at approval by each account's quotas,
-resources built in the chosen account, and every later call (status, maintenance,
-decommissioning) acting in it."""
+resources built in the chosen account, and every later call (status, maintenance, a
+change, decommissioning) acting in it."""
 
 import itertools
 from collections import Counter
@@ -9,8 +9,9 @@ import boto3
 import pytest
 
 from tests.factories import VpnRequestFactory
-from vpn.choices import DecommissionReason, Stage
+from vpn.choices import ChangeKind, ChangeState, DecommissionReason, Routing, Stage
 from vpn.models import AwsAccount, VpnRequest
+from vpn.services.changes import change_apply, change_propose
 from vpn.services.intake import request_approve
 from vpn.services.maintenance import maintenance_refresh
 from vpn.services.placement import NoRoom
@@ -121,7 +122,12 @@ def test_placement_spreads_over_the_accounts_by_their_quotas_and_refuses_when_fu
 def test_resources_live_in_the_account_and_every_later_call_acts_there(aws_sandbox, run_jobs):
     second = _account("second", "111111111111")
     _quota(aws_sandbox, DEFAULT_ACCOUNT, 0)  # the default account is full: "second" it is
-    request = _submitted()
+    request = _submitted(
+        routing=Routing.STATIC,
+        static_subnets=["192.168.10.0/24"],
+        bgp_asn=None,
+        advertised_prefixes=[],
+    )
     request_approve(request_id=request.pk)
     assert run_jobs() == 0
     request.refresh_from_db()
@@ -145,6 +151,22 @@ def test_resources_live_in_the_account_and_every_later_call_acts_there(aws_sandb
     assert run.errors == {} and run.requests_seen == 1
     maintenance = maintenance_refresh()
     assert maintenance.errors == {} and maintenance.tunnels_read == 2
+
+    change = change_propose(
+        request_id=request.pk,
+        kind=ChangeKind.ADD_SUBNET,
+        values={"cidr": "10.77.0.0/24"},
+        reason="Ticket 4711",
+    )
+    change_apply(change_id=change.pk, confirmed=True)
+    assert run_jobs() == 0
+    change.refresh_from_db()
+    assert change.state == ChangeState.DONE, change.message
+    (connection,) = _tagged(in_second.describe_vpn_connections()["VpnConnections"], request.pk)
+    assert sorted(r["DestinationCidrBlock"] for r in connection["Routes"]) == [
+        "10.77.0.0/24",
+        "192.168.10.0/24",
+    ]
 
     request_decommission_start(request_id=request.pk, reason=DecommissionReason.CUSTOMER_REQUEST)
     assert run_jobs() == 0
