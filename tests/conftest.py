@@ -191,7 +191,6 @@ def aws_sandbox(sandbox_url, settings):
     settings.AWS_ACCESS_KEY_ID = "testing"
     settings.AWS_SECRET_ACCESS_KEY = "testing"
     settings.PROVISION_POLL_SECONDS = 1
-    settings.AWS_READ_SERVICE_QUOTAS = True
     sandbox = Sandbox(sandbox_url)
     sandbox.control("POST", "/_sandbox/reset")
     aws.credentials_forget()  # the sandbox's reset forgot the roles it handed out

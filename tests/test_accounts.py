@@ -3,12 +3,17 @@ resources built in the chosen account, and every later call (status, maintenance
 change, decommissioning) acting in it."""
 
 import itertools
+import json
 from collections import Counter
+from datetime import UTC, datetime
+from io import StringIO
 
 import boto3
 import pytest
+from django.core.management import CommandError, call_command
 
 from tests.factories import VpnRequestFactory
+from vpn import aws
 from vpn.choices import ChangeKind, ChangeState, DecommissionReason, Routing, Stage
 from vpn.models import AwsAccount, VpnRequest
 from vpn.services.changes import change_apply, change_propose
@@ -23,6 +28,12 @@ DEFAULT_ACCOUNT = "123456789012"
 # Public addresses (intake refuses documentation ones), one per customer gateway.
 _GATEWAY_HOSTS = itertools.count(1)
 VPN_GATEWAYS = ("ec2", "L-7029FAB6")
+
+
+@pytest.fixture(autouse=True)
+def _quotas_read(settings):
+    """Placement asks Service Quotas here (the other tests approve without AWS calls)."""
+    settings.AWS_READ_SERVICE_QUOTAS = True
 
 
 def _account(name: str, account_id: str) -> AwsAccount:
@@ -175,3 +186,57 @@ def test_resources_live_in_the_account_and_every_later_call_acts_there(aws_sandb
     (connection,) = _tagged(in_second.describe_vpn_connections()["VpnConnections"], request.pk)
     assert connection["State"] == "deleted"
     assert _tagged(in_second.describe_vpcs()["Vpcs"], request.pk) == []
+
+
+@pytest.mark.django_db
+def test_assumed_credentials_are_cached_and_renewed_before_they_expire(aws_sandbox):
+    account = _account("second", "111111111111")
+    first = aws._keys(account)
+    assert first.session_token and aws._keys(account) is first
+    # Credentials inside the refresh margin are assumed again before any call uses them.
+    aws._assumed[account.account_id] = aws._Keys(
+        first.access_key_id,
+        first.secret_access_key,
+        first.session_token,
+        datetime.now(UTC) + aws.CREDENTIALS_REFRESH_MARGIN / 2,
+    )
+    renewed = aws._keys(account)
+    assert renewed.access_key_id != first.access_key_id
+    assert renewed.expires_at > datetime.now(UTC) + aws.CREDENTIALS_REFRESH_MARGIN
+
+
+@pytest.mark.django_db
+def test_vpn_accounts_lists_usage_and_room_and_adds_an_account(aws_sandbox):
+    call_command(
+        "vpn_accounts",
+        "add",
+        "second",
+        "111111111111",
+        "arn:aws:iam::111111111111:role/vpn-portal",
+        "portal-second",
+        "--regions",
+        REGION,
+        "--quota",
+        "vpn_gateways=7",
+    )
+    request_approve(request_id=_submitted().pk)
+    with pytest.raises(CommandError, match="not in account"):
+        call_command(
+            "vpn_accounts",
+            "add",
+            "third",
+            "222222222222",
+            "arn:aws:iam::111111111111:role/vpn-portal",
+            "portal-third",
+            "--regions",
+            REGION,
+        )
+    out = StringIO()
+    call_command("vpn_accounts", "--json", stdout=out)
+    rows = {row["account"]: row for row in json.loads(out.getvalue())}
+    # The second account had the most room (7 against the default's 5), so it took it.
+    assert rows[f"default ({DEFAULT_ACCOUNT})"]["used"] == 0
+    assert rows[f"default ({DEFAULT_ACCOUNT})"]["room"] == 5
+    assert rows["second (111111111111)"]["vpn_gateways"] == 7
+    assert (rows["second (111111111111)"]["used"], rows["second (111111111111)"]["room"]) == (1, 6)
+    assert AwsAccount.objects.count() == 1

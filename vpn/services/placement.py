@@ -152,6 +152,13 @@ def account_choose(request: VpnRequest) -> AwsAccount | None:
 
 
 def all_rooms() -> list[Room]:
-    """Room in every region any account may use (for `vpn_accounts`)."""
-    regions = [code for code, _ in REGION_CHOICES]
-    return [room for region in regions for room in rooms(region) if room.used or room.account]
+    """Room in every region that holds requests or that an account lists (for
+    `vpn_accounts`), in the order of the regions' list."""
+    placed = set(
+        VpnRequest.objects.exclude(stage__in=(*INTAKE_STAGES, *TERMINAL_STAGES))
+        .values_list("region", flat=True)
+        .distinct()
+    )
+    listed = {region for account in AwsAccount.objects.all() for region in account.regions}
+    wanted = placed | listed
+    return [room for code, _ in REGION_CHOICES if code in wanted for room in rooms(code)]
