@@ -271,6 +271,14 @@ else:
 AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default=None)
 AWS_ACCESS_KEY_ID = env("AWS_ACCESS_KEY_ID", default=None)
 AWS_SECRET_ACCESS_KEY = env("AWS_SECRET_ACCESS_KEY", default=None)
+# STS is global; its calls (AssumeRole into the accounts of `vpn.models.AwsAccount`) are
+# signed for this region.
+AWS_STS_REGION = env("AWS_STS_REGION", default="us-east-1")
+# Whether placement asks Service Quotas for each account's quotas (off: AWS's defaults and
+# the accounts' own overrides).
+AWS_READ_SERVICE_QUOTAS = env.bool("AWS_READ_SERVICE_QUOTAS", default=True)
+# The id of the account the keys above reach (the default account), as listings name it.
+AWS_DEFAULT_ACCOUNT_ID = env("AWS_DEFAULT_ACCOUNT_ID", default="123456789012")
 AWS_SANDBOX_STATE_DELAY = env.float("AWS_SANDBOX_STATE_DELAY", default=3.0)
 # botocore's retries per call (throttling, server errors), before a step fails:
 # AWS_MAX_ATTEMPTS retries after the first try (botocore's `max_attempts`). Adaptive mode

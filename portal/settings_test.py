@@ -33,6 +33,9 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AWS_SANDBOX_STATE_DELAY = 0.0
+# Only the tests of placement turn this on: the others approve without any AWS call (and
+# count the calls of provisioning alone).
+AWS_READ_SERVICE_QUOTAS = False
 
 # Plain HTTP in tests: no redirect to HTTPS, and cookies a browser sends over HTTP.
 SECURE_SSL_REDIRECT = False

@@ -20,6 +20,8 @@
 * ``POST /_sandbox/tunnel-hold`` ``{"vpn_connection_id", "outside_ip", "held": true}``:
   hold a tunnel DOWN whatever its status (a customer's device without the new key), or
   (``false``) let it report its own status again.
+* ``POST /_sandbox/service-quota`` ``{"account", "region", "service_code", "quota_code",
+  "value"}``: the value GetServiceQuota answers for that quota in that account and region.
 * ``GET /_sandbox/all-tunnels-down?vpn_connection_id=ID&since=ISO``: whether the
   connection's telemetry has shown every tunnel DOWN at once since that moment, and when.
 """
@@ -90,6 +92,7 @@ class ControlApi:
             ("POST", "/_sandbox/state-delay"): self.state_delay_set,
             ("POST", "/_sandbox/tunnel-hold"): self.tunnel_hold,
             ("GET", "/_sandbox/all-tunnels-down"): self.all_tunnels_down,
+            ("POST", "/_sandbox/service-quota"): self.service_quota_set,
         }
 
     def handle(self, request: Request) -> Response:
@@ -355,6 +358,19 @@ class ControlApi:
             raise ControlError(400, "'seconds' must be a number of at least 0")
         self.state.lifecycle.delay = float(seconds)
         return _json({"seconds": self.state.lifecycle.delay})
+
+    def service_quota_set(self, request: Request) -> Response:
+        """Set the value GetServiceQuota answers for one quota of one account and region."""
+        payload = _body(request)
+        names = ("account", "region", "service_code", "quota_code")
+        for name in names:
+            if not isinstance(payload.get(name), str) or not payload[name]:
+                raise ControlError(400, f"'{name}' must be a non-empty string")
+        value = payload.get("value")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ControlError(400, "'value' must be a number of at least 0")
+        self.state.quotas.set(**{name: payload[name] for name in names}, value=value)
+        return _json({**{name: payload[name] for name in names}, "value": float(value)})
 
     def hold_release(self, request: Request) -> Response:
         """Let a held answer go and stop counting."""

@@ -155,6 +155,14 @@ def build_moto_app(state: SandboxState) -> Any:
     return app
 
 
+def account_of(access_key_id: str) -> str:
+    """The account moto acts in for `access_key_id` (an assumed role's keys act in the
+    role's account; any other key in moto's default account)."""
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key_id)
+
+
 def reset_moto() -> None:
     """Clear every moto backend (all services, accounts and regions)."""
     with _calling_moto():

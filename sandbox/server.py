@@ -29,7 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.control import ControlApi
 from sandbox.errors import ApiError, dry_run
-from sandbox.moto_bridge import build_moto_app, reset_moto
+from sandbox.moto_bridge import account_of, build_moto_app, reset_moto
 from sandbox.state import SandboxState
 
 log = logging.getLogger("sandbox")
@@ -41,6 +41,7 @@ DEFAULT_STATE_DELAY = 3.0
 DEFAULT_DELETED_RETENTION = 3600.0
 
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/,]+/\d{8}/([^/,]+)/")
+_CREDENTIAL_KEY = re.compile(r"Credential=([^/,]+)/")
 
 
 @dataclass
@@ -134,6 +135,8 @@ class SandboxApp:
                 response = Response(error.to_xml(), status=error.status, mimetype="text/xml")
             body = response(environ, start_response)
             status = error.status
+        elif call.action == "GetServiceQuota":
+            body, status = self._service_quota(call, environ, start_response)
         else:
             captured: dict[str, int] = {}
 
@@ -153,6 +156,23 @@ class SandboxApp:
         elapsed = (time.perf_counter() - started) * 1000
         log.info("%s %s %s %.1f ms%s", call.action, call.region, status, elapsed, " (held)" * held)
         return body, held
+
+    def _service_quota(
+        self, call: ApiCall, environ: dict[str, Any], start_response: Callable
+    ) -> tuple[Iterable[bytes], int]:
+        """Answer GetServiceQuota from the sandbox's own values, in the caller's account."""
+        match = _CREDENTIAL_KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
+        account = account_of(match.group(1) if match else "")
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        try:
+            payload, status = (
+                self.state.quotas.answer(account=account, region=call.region, body=body),
+                200,
+            )
+        except ApiError as error:
+            payload, status = error.to_json(), error.status
+        response = Response(payload, status=status, mimetype="application/x-amz-json-1.1")
+        return response(environ, start_response), status
 
     def _refusal(self, call: ApiCall) -> ApiError | None:
         """The error to answer instead of running the call, if any."""

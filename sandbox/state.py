@@ -8,14 +8,15 @@ from sandbox.addresses import elastic_ip_pool
 from sandbox.faults import CallStats, FaultInjector
 from sandbox.hold import CallHold
 from sandbox.lifecycle import Lifecycle
+from sandbox.quotas import QuotaBook
 from sandbox.tunnel_logs import TunnelLogWriter
 from sandbox.vpn import VpnRegistry
 
 
 class SandboxState:
     """The sandbox's own state: delayed changes, VPN records, elastic IPs, fault rules,
-    statistics, and the writer of tunnel log events (its sink, CloudWatch Logs, is set by
-    the server).
+    statistics, Service Quotas values, and the writer of tunnel log events (its sink,
+    CloudWatch Logs, is set by the server).
 
     ``lock`` serialises requests: moto's backends are not thread-safe and the sandbox's
     allocations (outside addresses, inside CIDRs) must not race.
@@ -36,6 +37,7 @@ class SandboxState:
         self.faults = FaultInjector()
         self.stats = CallStats()
         self.hold = CallHold()
+        self.quotas = QuotaBook()
 
     def reset(self) -> None:
         """Forget everything, a changed delay included (moto's backends are reset
@@ -47,3 +49,4 @@ class SandboxState:
         self.faults.clear()
         self.stats.clear()
         self.hold.release()
+        self.quotas.clear()

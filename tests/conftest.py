@@ -17,6 +17,7 @@ from tests.factories import ops_user, se_user
 
 # Static files collected and served as in production, for the tests that need it.
 from tests.static_support import collected_static, production_static  # noqa: F401
+from vpn import aws
 
 
 def service_missing(what: str) -> None:
@@ -192,6 +193,7 @@ def aws_sandbox(sandbox_url, settings):
     settings.PROVISION_POLL_SECONDS = 1
     sandbox = Sandbox(sandbox_url)
     sandbox.control("POST", "/_sandbox/reset")
+    aws.credentials_forget()  # the sandbox's reset forgot the roles it handed out
     yield sandbox
     sandbox.control("DELETE", "/_sandbox/faults")
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from tests.factories import CustomerFactory, TunnelFactory, UserFactory, VpnRequestFactory
 from vpn.choices import AwsResourceRole, Routing, Stage, TunnelStatus
 from vpn.models import (
+    AwsAccount,
     AwsResource,
     ConfigPack,
     IntakeLink,
@@ -164,6 +165,15 @@ def world(db):
         time_zone="Europe/London",
         chosen_by="customer link 1",
     )
+    live.account = AwsAccount.objects.create(
+        name="second",
+        account_id="111111111111",
+        role_arn="arn:aws:iam::111111111111:role/vpn-portal",
+        external_id="portal-external-id",
+        regions=["eu-west-1"],
+        quota_overrides={"vpn_gateways": 10},
+    )
+    live.save(update_fields=["account"])
     return requests
 
 

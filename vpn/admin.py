@@ -31,6 +31,7 @@ from vpn.admin_forms import CustomerAdminForm, VpnRequestAdminForm
 from vpn.choices import ENGINEER_EDITABLE_STAGES, STAGE_COLOURS, Stage
 from vpn.forms import DecommissionForm
 from vpn.models import (
+    AwsAccount,
     AwsResource,
     ConfigPack,
     Customer,
@@ -504,6 +505,17 @@ class PendingMaintenanceAdmin(RecordAdmin):
     search_fields = ("tunnel__outside_ip", "tunnel__request__customer__name", "description")
     list_select_related = ("tunnel__request__customer",)
     date_hierarchy = "first_seen_at"
+
+
+@admin.register(AwsAccount)
+class AwsAccountAdmin(RecordAdmin):
+    """The AWS accounts placement may use; recorded with `manage.py vpn_accounts add`, which
+    checks them whole (the admin shows them and changes nothing)."""
+
+    list_display = ("name", "account_id", "role_arn", "regions", "quota_overrides", "enabled")
+    list_filter = ("enabled",)
+    search_fields = ("name", "account_id")
+    exclude = ("external_id",)
 
 
 @admin.register(MaintenanceWindow)

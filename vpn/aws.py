@@ -5,12 +5,27 @@ permanent ones not).
 Every resource the portal creates is tagged with the request's id and its role, so a
 re-run after a crash finds what already exists instead of creating it twice.
 `settings.AWS_ENDPOINT_URL` points the clients at the local sandbox; unset, at AWS.
+
+Accounts: the keys of settings reach the default account; another account (a
+`vpn.models.AwsAccount`) is reached by assuming its role with its external id, and its
+credentials are cached until shortly before they expire. Which account a call acts in is
+set by `acting_for(account)` around the calls made for one request (or one account's
+status read), rather than passed to each of the functions below: those functions already
+take the region first, and threading a second argument through every one of them and
+every caller would touch each AWS call site for no gain in clarity. The services that act
+for a request enter `acting_for` in one place each (their entry point), and
+tests/sandbox/test_accounts.py proves that status, changes, maintenance and
+decommissioning act in the request's account.
 """
 
 import contextlib
+import threading
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cache
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Protocol
 
 import boto3
 from botocore.config import Config
@@ -65,16 +80,122 @@ class AwsNotFoundError(PermanentAwsError):
     """The resource does not exist (any more)."""
 
 
-@cache
-def _client(
-    service: str, region: str, endpoint_url: str | None, retry_mode: str, max_attempts: int
+class AccountRef(Protocol):
+    """What reaching an account takes (a `vpn.models.AwsAccount` is one)."""
+
+    account_id: str
+    role_arn: str
+    external_id: str
+
+
+# The account the calls of this thread or task act in; None: the default of settings.
+_acting: ContextVar[AccountRef | None] = ContextVar("aws_acting_account", default=None)
+
+# Assumed credentials are renewed this long before AWS lets them expire, so that a call
+# never starts with credentials about to lapse.
+CREDENTIALS_REFRESH_MARGIN = timedelta(minutes=5)
+ASSUME_ROLE_SECONDS = 3600
+ROLE_SESSION_NAME = "vpn-portal"
+
+
+@dataclass(frozen=True)
+class _Keys:
+    access_key_id: str | None
+    secret_access_key: str | None
+    session_token: str | None = None
+    expires_at: datetime | None = None
+
+
+_assumed: dict[str, _Keys] = {}
+_assumed_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def acting_for(account: AccountRef | None) -> Iterator[None]:
+    """Make every AWS call inside act in `account` (None: the default account)."""
+    token = _acting.set(account)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def acting_account_id() -> str | None:
+    """The id of the account calls act in now; None for the default account."""
+    account = _acting.get()
+    return account.account_id if account is not None else None
+
+
+def _keys(account: AccountRef | None) -> _Keys:
+    """The keys for `account`: settings' own, or its role's, assumed again when due."""
+    if account is None:
+        return _Keys(settings.AWS_ACCESS_KEY_ID, settings.AWS_SECRET_ACCESS_KEY)
+    with _assumed_lock:
+        keys = _assumed.get(account.account_id)
+        if keys is None or keys.expires_at - CREDENTIALS_REFRESH_MARGIN <= datetime.now(UTC):
+            keys = _assume(account)
+            _assumed[account.account_id] = keys
+        return keys
+
+
+def _assume(account: AccountRef) -> _Keys:
+    answer = _invoke(
+        _client("sts", settings.AWS_STS_REGION, _keys(None)),
+        "AssumeRole",
+        {
+            "RoleArn": account.role_arn,
+            "RoleSessionName": ROLE_SESSION_NAME,
+            "ExternalId": account.external_id,
+            "DurationSeconds": ASSUME_ROLE_SECONDS,
+        },
+    )
+    credentials = answer["Credentials"]
+    expires_at = credentials["Expiration"]
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    return _Keys(
+        credentials["AccessKeyId"],
+        credentials["SecretAccessKey"],
+        credentials["SessionToken"],
+        expires_at,
+    )
+
+
+def credentials_forget() -> None:
+    """Drop every cached assumed credential (the next call assumes the role again)."""
+    with _assumed_lock:
+        _assumed.clear()
+
+
+def _client(service: str, region: str, keys: _Keys):
+    """The shared client of `service` in `region` with `keys`, for the settings of now."""
+    return _client_built(
+        service,
+        region,
+        keys,
+        settings.AWS_ENDPOINT_URL,
+        settings.AWS_RETRY_MODE,
+        settings.AWS_MAX_ATTEMPTS,
+    )
+
+
+# Bounded: renewed credentials make new clients, and the old ones must not pile up.
+@lru_cache(maxsize=512)
+def _client_built(
+    service: str,
+    region: str,
+    keys: _Keys,
+    endpoint_url: str | None,
+    retry_mode: str,
+    max_attempts: int,
 ):
     return boto3.client(
         service,
         region_name=region,
         endpoint_url=endpoint_url,
-        aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
-        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
+        aws_access_key_id=keys.access_key_id,
+        aws_secret_access_key=keys.secret_access_key,
+        aws_session_token=keys.session_token,
         config=Config(
             retries={"mode": retry_mode, "max_attempts": max_attempts},
             connect_timeout=5,
@@ -84,25 +205,13 @@ def _client(
 
 
 def ec2(region: str):
-    """The EC2 client for `region` (one per region and endpoint, shared)."""
-    return _client(
-        "ec2",
-        region,
-        settings.AWS_ENDPOINT_URL,
-        settings.AWS_RETRY_MODE,
-        settings.AWS_MAX_ATTEMPTS,
-    )
+    """The EC2 client for `region` in the acting account (shared while its keys last)."""
+    return _client("ec2", region, _keys(_acting.get()))
 
 
 def logs(region: str):
-    """The CloudWatch Logs client for `region` (one per region and endpoint, shared)."""
-    return _client(
-        "logs",
-        region,
-        settings.AWS_ENDPOINT_URL,
-        settings.AWS_RETRY_MODE,
-        settings.AWS_MAX_ATTEMPTS,
-    )
+    """The CloudWatch Logs client for `region` in the acting account."""
+    return _client("logs", region, _keys(_acting.get()))
 
 
 def _call(region: str, operation: str, **params) -> dict:
@@ -113,6 +222,23 @@ def _call(region: str, operation: str, **params) -> dict:
 def _logs_call(region: str, operation: str, **params) -> dict:
     """Call a CloudWatch Logs operation, translating failures into the project's errors."""
     return _invoke(logs(region), operation, params)
+
+
+def service_quota(region: str, *, service_code: str, quota_code: str) -> float | None:
+    """The acting account's applied quota in `region`; None when Service Quotas knows
+    no value for it (AWS's default then applies)."""
+    client = _client("service-quotas", region, _keys(_acting.get()))
+    try:
+        answer = _invoke(
+            client, "GetServiceQuota", {"ServiceCode": service_code, "QuotaCode": quota_code}
+        )
+    except AwsNotFoundError:
+        return None
+    except PermanentAwsError as exc:
+        if exc.code in ("NoSuchResourceException", "AccessDeniedException"):
+            return None
+        raise
+    return answer.get("Quota", {}).get("Value")
 
 
 def _invoke(client, operation: str, params: dict) -> dict:

@@ -57,6 +57,31 @@ class Customer(models.Model):
         return f"{self.name} ({self.org_id})"
 
 
+class AwsAccount(models.Model):
+    """An AWS account the portal may build VPNs in, reached by assuming a role.
+
+    The account given by settings (its keys) is the default and has no row: a request
+    whose `account` is empty lives there. Quota overrides, when set, replace what Service
+    Quotas answers (for an account whose quotas cannot be read, or to keep headroom).
+    """
+
+    account_id = models.CharField("AWS account id", max_length=12, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    role_arn = models.CharField("role ARN", max_length=2048)
+    external_id = models.CharField("external id", max_length=1224)
+    regions = models.JSONField(default=list, help_text="The regions it may use.")
+    # {"vpn_gateways": 10, ...}: a quota name of `vpn.services.placement.QUOTAS` -> limit.
+    quota_overrides = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True, help_text="Placement picks enabled ones only.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.account_id})"
+
+
 class VpnRequest(models.Model):
     """One customer's request for a site-to-site VPN, from intake to decommissioning.
 
@@ -80,6 +105,10 @@ class VpnRequest(models.Model):
 
     # Intake.
     region = models.CharField("AWS region", max_length=32, choices=REGION_CHOICES, blank=True)
+    # Where its resources live, chosen at approval; empty: the default account of settings.
+    account = models.ForeignKey(
+        AwsAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="requests"
+    )
     location_city = models.CharField(max_length=100, blank=True)
     location_country = models.CharField(max_length=100, blank=True)
     customer_gateway_ip = models.GenericIPAddressField(

@@ -119,6 +119,7 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "vpn.view_packdownload",
         "vpn.view_keyreveal",
         "vpn.view_statusrefresh",
+        "vpn.view_awsaccount",
     ),
 }
 

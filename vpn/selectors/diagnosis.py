@@ -216,14 +216,15 @@ def tunnel_log_panel(*, request: VpnRequest, tunnel: str = "", kind: str = "") -
     positions = {t.outside_ip: t.position for t in request.tunnels.all()}
     since = timezone.now() - timedelta(hours=settings.TUNNEL_LOG_LOOKBACK_HOURS)
     try:
-        events = aws.tunnel_log_events(
-            region,
-            group_name=settings.TUNNEL_LOG_GROUP,
-            connection_id=connection_id,
-            since=since,
-            # Read more than is shown: the filters apply to what was read.
-            limit=settings.TUNNEL_LOG_PAGE_EVENTS * 10,
-        )
+        with aws.acting_for(request.account):
+            events = aws.tunnel_log_events(
+                region,
+                group_name=settings.TUNNEL_LOG_GROUP,
+                connection_id=connection_id,
+                since=since,
+                # Read more than is shown: the filters apply to what was read.
+                limit=settings.TUNNEL_LOG_PAGE_EVENTS * 10,
+            )
     except aws.AwsNotFoundError:
         return LogPanel(
             [],

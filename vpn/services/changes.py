@@ -1266,7 +1266,11 @@ def change_advance(*, change_id: int) -> str:
     Transient AWS errors are ridden out (`CHANGE_TRANSIENT_ERRORS` in a row) by looking
     again later; a permanent one stops the change with AWS's message.
     """
-    change = VpnChange.objects.select_related("request__customer").filter(pk=change_id).first()
+    change = (
+        VpnChange.objects.select_related("request__customer", "request__account")
+        .filter(pk=change_id)
+        .first()
+    )
     if change is None or change.state not in ACTIVE_CHANGE_STATES:
         return IDLE
     if change.state == ChangeState.WAITING_FOR_TUNNEL and confirmation_awaited(change):
@@ -1278,7 +1282,9 @@ def change_advance(*, change_id: int) -> str:
             "stops here.",
         )
     try:
-        return _advance(ChangeRun(change))
+        # Every AWS call of the change acts in the account its request lives in.
+        with aws.acting_for(change.request.account):
+            return _advance(ChangeRun(change))
     except aws.TransientAwsError as exc:
         return _transient(change, exc)
     except aws.PermanentAwsError as exc:

@@ -39,6 +39,7 @@ from vpn.intake_fields import INTAKE_FIELDS_BY_NAME
 from vpn.models import Customer, IntakeLink, RequestEvent, StageTransition, VpnRequest
 from vpn.selectors.intake import REQUEST_FIELDS, intake_value_words, request_intake_values
 from vpn.services.notifications import email_send
+from vpn.services.placement import account_choose
 from vpn.services.stages import StageMoveError, request_move
 from vpn.validation import ALL_FIELDS, intake_clean
 
@@ -372,10 +373,13 @@ def request_update(
 def request_approve(
     *, request_id: int, actor: AbstractBaseUser | None = None, actor_label: str = ""
 ) -> StageTransition:
-    """Approve a submitted request, once its intake still passes every rule."""
+    """Approve a submitted request, once its intake still passes every rule, placing it
+    in an account with room in its region (`NoRoom` names the quota when none has)."""
     with transaction.atomic():
         request = _locked(request_id, (Stage.SUBMITTED,))
         _check_complete(request)
+        request.account = account_choose(request)
+        request.save(update_fields=["account"])
         return request_move(
             request_id=request_id,
             to_stage=Stage.APPROVED,

@@ -74,7 +74,7 @@ def _watched_tunnels() -> list[tuple[Tunnel, str, str]]:
             request__stage__in=OPERATIONAL_STAGES,
         ).values_list("request_id", "region", "resource_id")
     }
-    tunnels = Tunnel.objects.filter(request_id__in=connections).select_related("request")
+    tunnels = Tunnel.objects.filter(request_id__in=connections).select_related("request__account")
     return [
         (tunnel, *connections[tunnel.request_id])
         for tunnel in tunnels.order_by("request_id", "position")
@@ -94,9 +94,11 @@ def maintenance_refresh(*, now: datetime | None = None) -> MaintenanceRun:
     run = MaintenanceRun()
     for tunnel, region, connection_id in _watched_tunnels():
         try:
-            reported = aws.vpn_tunnel_replacement_status(
-                region, vpn_connection_id=connection_id, outside_ip=tunnel.outside_ip
-            )
+            # The call acts in the account the tunnel's request lives in.
+            with aws.acting_for(tunnel.request.account):
+                reported = aws.vpn_tunnel_replacement_status(
+                    region, vpn_connection_id=connection_id, outside_ip=tunnel.outside_ip
+                )
         except aws.AwsError as exc:
             logger.warning("Maintenance of %s not read: %s", tunnel, exc)
             run.errors[str(tunnel)] = str(exc)

@@ -54,7 +54,7 @@ def provision_advance(*, request_id: int) -> str:
     Returns DONE (moved to the next stage, whose job the stage service queues),
     WAITING (run again later), FAILED (stopped at this step) or IDLE (nothing to do).
     """
-    request = VpnRequest.objects.select_related("customer").filter(pk=request_id).first()
+    request = VpnRequest.objects.select_related("customer", "account").filter(pk=request_id).first()
     if request is None:
         logger.warning("Provisioning job for request %s, which does not exist: ignored", request_id)
         return IDLE
@@ -68,7 +68,9 @@ def provision_advance(*, request_id: int) -> str:
     stage = Stage(request.stage)
     step = SetupStep(PROVISIONING_STAGES.index(stage) + 1)
     try:
-        waiting = STEPS[stage](request)
+        # Every AWS call of the step acts in the account the request was placed in.
+        with aws.acting_for(request.account):
+            waiting = STEPS[stage](request)
     except (aws.PermanentAwsError, allocation.AllocationError) as exc:
         logger.warning("%s failed at %s: %s", request.reference, stage.label, exc)
         provision_fail(
@@ -454,14 +456,15 @@ def decommission_advance(*, request_id: int) -> str:
     Idempotent: what is already gone is fine, and resources found only by their tags
     (created just before a crash, never recorded) are deleted too.
     """
-    request = VpnRequest.objects.filter(pk=request_id).first()
+    request = VpnRequest.objects.select_related("account").filter(pk=request_id).first()
     if request is None or request.stage != Stage.DECOMMISSIONING:
         return IDLE
     try:
-        for role in TEARDOWN_ORDER:
-            if _teardown(request, role):
-                _retries_clear(request.pk)
-                return WAITING
+        with aws.acting_for(request.account):
+            for role in TEARDOWN_ORDER:
+                if _teardown(request, role):
+                    _retries_clear(request.pk)
+                    return WAITING
     except aws.PermanentAwsError as exc:
         provision_fail(
             request_id=request.pk, stage=Stage.DECOMMISSIONING, message=f"Decommissioning: {exc}"

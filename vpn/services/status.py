@@ -36,6 +36,7 @@ from django.utils import timezone
 from vpn import aws, events
 from vpn.choices import OPERATIONAL_STAGES, AwsResourceRole, Stage, TunnelStatus
 from vpn.models import (
+    AwsAccount,
     AwsResource,
     Notification,
     StatusRefresh,
@@ -83,38 +84,22 @@ def status_refresh(
 ) -> StatusRefresh:
     """Refresh the telemetry of every watched VPN (in `regions`, if given) and record the run.
 
-    A region whose call fails keeps its tunnels' last known status; the error is kept on
-    the run (and shown on the pages) and the other regions are refreshed all the same.
+    Each (account, region) pair is read once, acting in that account. A pair whose call
+    fails keeps its tunnels' last known status; the error is kept on the run (and shown on
+    the pages) and the other pairs are refreshed all the same.
     """
     started = timezone.now()
-    by_region = _watched(regions)
+    by_pair = _watched(regions)
     run = StatusRefresh(
-        trigger=trigger, started_at=started, regions=sorted({*by_region, *(regions or ())})
+        trigger=trigger,
+        started_at=started,
+        regions=sorted({*(region for _, region in by_pair), *(regions or ())}),
     )
-    for region, watched in sorted(by_region.items()):
-        try:
-            connections = aws.vpn_connections_describe(region)
-        except aws.AwsError as exc:
-            logger.warning("Status refresh: %s failed: %s", region, exc)
-            run.errors[region] = str(exc)
-            continue
-        finally:
-            run.aws_calls += 1
-        try:
-            by_id = {connection.id: connection for connection in connections}
-            changed = _tunnels_apply(watched, by_id)
-            # Every time, not only after a change: a move that failed or raced before is
-            # made now, so a request's stage never stays out of step with its tunnels.
-            run.requests_moved += _stages_recompute(watched)
-        except Exception as exc:
-            # A bug or a database error must not cost the other regions their refresh,
-            # nor the record of this run (the pages would go stale without a word).
-            logger.exception("Status refresh: %s could not be applied", region)
-            run.errors[region] = f"The portal could not apply AWS's answer: {exc}"
-            continue
-        run.requests_seen += len(watched)
-        run.tunnels_changed += changed
-        run.detail_calls += _details_read(region, watched)
+    accounts = AwsAccount.objects.in_bulk({account_id for account_id, _ in by_pair} - {None})
+    for (account_id, region), watched in sorted(by_pair.items(), key=_pair_order):
+        account = accounts.get(account_id)
+        with aws.acting_for(account):
+            _pair_refresh(run, account, region, watched)
     run.alerts_sent = alerts_send()
     run.finished_at = timezone.now()
     run.save()
@@ -136,6 +121,47 @@ def status_refresh(
     return run
 
 
+def _pair_order(item: tuple[tuple[int | None, str], list]) -> tuple[int, str]:
+    (account_id, region), _ = item
+    return (account_id or 0, region)
+
+
+def _pair_label(account: AwsAccount | None, region: str) -> str:
+    """How a run's errors name an (account, region) pair: the region alone for the default
+    account, as before there were several."""
+    return region if account is None else f"{region} ({account.account_id})"
+
+
+def _pair_refresh(
+    run: StatusRefresh, account: AwsAccount | None, region: str, watched: list["_Watched"]
+) -> None:
+    """Refresh one (account, region) pair's tunnels into `run`, acting in `account`."""
+    label = _pair_label(account, region)
+    try:
+        connections = aws.vpn_connections_describe(region)
+    except aws.AwsError as exc:
+        logger.warning("Status refresh: %s failed: %s", label, exc)
+        run.errors[label] = str(exc)
+        return
+    finally:
+        run.aws_calls += 1
+    try:
+        by_id = {connection.id: connection for connection in connections}
+        changed = _tunnels_apply(watched, by_id)
+        # Every time, not only after a change: a move that failed or raced before is
+        # made now, so a request's stage never stays out of step with its tunnels.
+        run.requests_moved += _stages_recompute(watched)
+    except Exception as exc:
+        # A bug or a database error must not cost the other regions their refresh,
+        # nor the record of this run (the pages would go stale without a word).
+        logger.exception("Status refresh: %s could not be applied", label)
+        run.errors[label] = f"The portal could not apply AWS's answer: {exc}"
+        return
+    run.requests_seen += len(watched)
+    run.tunnels_changed += changed
+    run.detail_calls += _details_read(region, watched)
+
+
 def _details_read(region: str, watched: list[_Watched]) -> int:
     """What up tunnels negotiated, and why tunnels in trouble are; returns the AWS calls
     made. A failure here costs the region neither its refresh nor the run's record."""
@@ -155,8 +181,9 @@ def status_refresh_queue(*, trigger: str, regions: list[str] | None = None) -> N
     events.job_enqueue("vpn.jobs.status_refresh", str(trigger), list(regions) if regions else None)
 
 
-def _watched(regions: list[str] | None) -> dict[str, list[_Watched]]:
-    """Requests in an operational stage with a VPN connection, grouped by region."""
+def _watched(regions: list[str] | None) -> dict[tuple[int | None, str], list[_Watched]]:
+    """Requests in an operational stage with a VPN connection, grouped by (account id,
+    region); the default account's id is None."""
     resources = AwsResource.objects.filter(
         role=AwsResourceRole.VPN_CONNECTION,
         deleted_at__isnull=True,
@@ -164,12 +191,19 @@ def _watched(regions: list[str] | None) -> dict[str, list[_Watched]]:
     )
     if regions is not None:
         resources = resources.filter(region__in=regions)
-    by_region: dict[str, list[_Watched]] = defaultdict(list)
-    for request_id, region, connection_id, stage, tunnel_count in resources.values_list(
-        "request_id", "region", "resource_id", "request__stage", "request__tunnel_count"
+    by_pair: dict[tuple[int | None, str], list[_Watched]] = defaultdict(list)
+    for account_id, request_id, region, connection_id, stage, tunnel_count in resources.values_list(
+        "request__account_id",
+        "request_id",
+        "region",
+        "resource_id",
+        "request__stage",
+        "request__tunnel_count",
     ):
-        by_region[region].append(_Watched(request_id, connection_id, stage, tunnel_count))
-    return by_region
+        by_pair[(account_id, region)].append(
+            _Watched(request_id, connection_id, stage, tunnel_count)
+        )
+    return by_pair
 
 
 def _observed(
