@@ -19,7 +19,13 @@ from django.utils import timezone
 
 from tests.factories import VpnRequestFactory
 from vpn.choices import OPERATIONAL_STAGES, AwsResourceRole, Stage
-from vpn.models import AwsResource, StageTransition, TunnelStatusChange, VpnRequest
+from vpn.models import (
+    AwsResource,
+    PendingMaintenance,
+    StageTransition,
+    TunnelStatusChange,
+    VpnRequest,
+)
 from vpn.services.stages import request_move, request_retry
 from vpn.services.status import stage_for, status_refresh
 
@@ -167,10 +173,17 @@ def test_the_demo_is_true_in_the_sandbox(aws_sandbox, rq_queue, run_jobs, mailou
     assert provisioning.stage == Stage.AWAITING_CUSTOMER, provisioning.failure_message
     assert not {t.outside_ip for t in new.tunnels.all()} & set(outside)
 
+    # AWS has endpoint maintenance pending on the live demo's tunnel 2, as the real
+    # maintenance check read it from the sandbox.
+    (pending,) = PendingMaintenance.objects.filter(cleared_at__isnull=True)
+    assert (pending.tunnel.request, pending.tunnel.position) == (_demo("Northwind Traders"), 2)
+    assert timedelta(days=8) < pending.auto_applied_after - timezone.now() <= timedelta(days=9)
+
     # Seeding again changes nothing: the sandbox still has it all.
     count, transitions = VpnRequest.objects.count(), StageTransition.objects.count()
     assert "Demo data ready: 0 new request(s)." in _seed()
     assert (VpnRequest.objects.count(), StageTransition.objects.count()) == (count, transitions)
+    assert list(PendingMaintenance.objects.all()) == [pending]
     _assert_true_in_sandbox(aws_sandbox)
 
 

@@ -80,6 +80,24 @@ class SandboxControl:
             payload["accepted_route_count"] = accepted_route_count
         return self.call("POST", "/_sandbox/tunnel-status", payload)
 
+    def tunnel_maintenance_schedule(
+        self,
+        *,
+        vpn_connection_id: str,
+        outside_ip: str,
+        auto_applied_after: datetime,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """Schedule endpoint maintenance on one tunnel, applied by AWS at `auto_applied_after`."""
+        payload: dict[str, Any] = {
+            "vpn_connection_id": vpn_connection_id,
+            "outside_ip": outside_ip,
+            "auto_applied_after": auto_applied_after.isoformat(),
+        }
+        if description is not None:
+            payload["description"] = description
+        return self.call("POST", "/_sandbox/tunnel-maintenance", payload)
+
     def fault_add(self, *, action: str, error: str, count: int | None = None) -> None:
         """Answer calls of `action` with an `error` ("throttle", "server", "quota")."""
         rule: dict[str, Any] = {"action": action, "error": error}

@@ -42,10 +42,11 @@ from vpn.choices import (
     Stage,
     TunnelStatus,
 )
-from vpn.models import Customer, StatusRefresh, VpnRequest
+from vpn.models import Customer, PendingMaintenance, StatusRefresh, VpnRequest
 from vpn.permissions import OPS, SOLUTIONS_ENGINEERS
 from vpn.sandbox_control import SandboxControl, SandboxUnavailable
 from vpn.services.intake import request_customer_confirm
+from vpn.services.maintenance import maintenance_refresh
 from vpn.services.provisioning import ROLE_KIND
 from vpn.services.stages import request_move
 from vpn.services.status import status_refresh
@@ -145,6 +146,9 @@ _CHANGES_NOTE = (
     "The subnets 10.0.0.0/16 overlap the platform's range; please send the actual on-prem ranges."
 )
 _DOWN_MESSAGE = "IPSEC IS DOWN"
+# The live demo (Northwind Traders) has endpoint maintenance pending on tunnel 2.
+_MAINTENANCE_DEMO = DEMO_REQUESTS[0].org_id
+_MAINTENANCE_DEADLINE = timedelta(days=9)
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,7 @@ class Command(BaseCommand):
                     queued.append(request.pk)
             # Read once more as the portal's periodic refresh will: nothing may change.
             status_refresh(trigger=StatusRefresh.Trigger.COMMAND)
+            self._maintenance_announce(control)
             if not worker:
                 self._approve_all(queued, users)
         if worker:
@@ -325,6 +330,24 @@ class Command(BaseCommand):
                     accepted_route_count=routes if change.status == TunnelStatus.UP else 0,
                 )
             status_refresh(trigger=StatusRefresh.Trigger.SCHEDULE, regions=[request.region])
+
+    def _maintenance_announce(self, control: SandboxControl) -> None:
+        """AWS schedules endpoint maintenance on tunnel 2 of the live demo, and the real
+        maintenance check reads it: the request page offers Apply now and a window."""
+        request = VpnRequest.objects.filter(
+            customer__org_id=_MAINTENANCE_DEMO, stage=Stage.LIVE
+        ).first()
+        if request is None or PendingMaintenance.objects.filter(tunnel__request=request).exists():
+            return
+        control.tunnel_maintenance_schedule(
+            vpn_connection_id=request.resources.get(
+                role=AwsResourceRole.VPN_CONNECTION
+            ).resource_id,
+            outside_ip=request.tunnels.get(position=2).outside_ip,
+            auto_applied_after=self.now + _MAINTENANCE_DEADLINE,
+            description="Endpoint software update",
+        )
+        maintenance_refresh(now=self.now)
 
     def _approve_all(self, request_ids: list[int], users: dict) -> None:
         for request_id in request_ids:
