@@ -34,7 +34,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from vpn import aws, events
-from vpn.choices import OPERATIONAL_STAGES, AwsResourceRole, Stage, TunnelStatus
+from vpn.choices import (
+    ACTIVE_CHANGE_STATES,
+    OPERATIONAL_STAGES,
+    AwsResourceRole,
+    Stage,
+    TunnelStatus,
+)
 from vpn.models import (
     AwsAccount,
     AwsResource,
@@ -531,6 +537,11 @@ def _request_alert(request_id: int, *, now: datetime, settled_before: datetime) 
         watched = request.stage in OPERATIONAL_STAGES
         if watched and relevant and relevant[-1].changed_at > settled_before:
             return 0  # Not settled yet: a flap within the hold-off emails nobody.
+        if watched and relevant and request.changes.filter(state__in=ACTIVE_CHANGE_STATES).exists():
+            # A planned change takes its tunnels down one at a time: its changes are
+            # weighed once it ends, so a tunnel back up in time emails nobody, and one that
+            # stays down is alerted as soon as the change stops.
+            return 0
         queued = 0
         if watched and relevant:
             health = _healths([request_id])[request_id]
