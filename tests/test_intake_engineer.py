@@ -79,7 +79,7 @@ def test_engineer_saves_an_incomplete_draft_then_submits_it(se_client):
     # Submitting needs what is missing.
     response = se_client.post(f"/requests/{request.pk}/edit/", {**data, "action": "submit"})
     assert response.status_code == 200
-    assert "Give the public IPv4 address of your VPN device" in response.content.decode()
+    assert "Give the public IPv4 address of the VPN device" in response.content.decode()
 
     response = se_client.post(f"/requests/{request.pk}/edit/", {**FORM_BGP, "action": "submit"})
     assert response.status_code == 302
