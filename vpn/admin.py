@@ -411,7 +411,7 @@ class VpnRequestAdmin(ServiceSavedAdmin):
     @admin.display(description="Region", ordering="region")
     def region_code(self, obj: VpnRequest) -> str:
         if not obj.region:
-            return "not chosen yet"  # an invitation the customer has not answered, say
+            return "not chosen yet"  # e.g. an invitation the customer has not answered yet
         return format_html('<span title="{}">{}</span>', obj.get_region_display(), obj.region)
 
     @admin.display(description="Stage", ordering="stage")
