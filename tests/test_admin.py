@@ -209,6 +209,22 @@ def test_a_private_gateway_or_every_address_is_refused_before_approval(se_client
 
 
 @pytest.mark.django_db
+def test_the_admin_tells_the_engineer_of_the_customer_side(se_client):
+    request = VpnRequestFactory(stage=Stage.SUBMITTED, customer_gateway_ip="52.94.12.7")
+    response = se_client.post(
+        _change_url(request), _intake_post(request, routing="static", static_subnets="")
+    )
+    assert response.status_code == 200
+    (message,) = response.context["adminform"].form.errors["static_subnets"]
+    assert message == (
+        "Static routing needs at least one subnet: the ranges on the customer's side that "
+        "the platform's connectors must reach."
+    )
+    request.refresh_from_db()
+    assert request.routing == Routing.BGP
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("stage", [Stage.APPROVED, Stage.VPC, Stage.LIVE, Stage.FAILED])
 def test_what_aws_knows_is_read_only_once_approved(ops_client, stage):
     request = VpnRequestFactory(

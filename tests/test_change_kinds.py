@@ -19,7 +19,14 @@ from tests.status_support import flip
 from vpn.choices import AwsResourceRole, ChangeKind, ChangeState, Routing
 from vpn.models import AwsResource, VpnChange
 from vpn.selectors.requests import request_timeline
-from vpn.services.changes import change_apply, change_confirm_tunnel, change_propose
+from vpn.services.changes import (
+    HANDLERS,
+    ChangeHandler,
+    PerTunnelChange,
+    change_apply,
+    change_confirm_tunnel,
+    change_propose,
+)
 from vpn.services.status import status_refresh
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -264,3 +271,26 @@ def test_a_second_tunnel_waits_for_the_customers_confirmation(aws_sandbox, run_j
     assert change.state == ChangeState.DONE, change.message
     assert change.confirmed_tunnels == [2]
     _named(change, request)
+
+
+def test_a_kind_missing_what_its_handler_must_define_cannot_be_made():
+    assert all(not type(handler).__abstractmethods__ for handler in HANDLERS.values())
+    assert set(HANDLERS) == set(ChangeKind)
+
+    class Bare(ChangeHandler):
+        kind = ChangeKind.NAT
+
+    class NoTunnelApply(PerTunnelChange):
+        kind = ChangeKind.ROTATE_PSK
+
+        def clean(self, request, values):
+            return {}, {}
+
+        def summary(self, change):
+            return ""
+
+    with pytest.raises(TypeError) as raised:
+        Bare()
+    assert all(name in str(raised.value) for name in ("clean", "summary", "step_apply"))
+    with pytest.raises(TypeError, match="tunnel_apply"):
+        NoTunnelApply()

@@ -78,7 +78,7 @@ def test_submitting_needs_every_required_answer():
     html = response.content.decode()
     assert response.status_code == 200
     assert "Give the public IPv4 address" in html
-    assert "BGP needs your side" in html
+    assert "BGP needs the ASN of your side" in html
     request.refresh_from_db()
     assert request.stage == Stage.DRAFT
 

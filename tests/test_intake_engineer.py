@@ -79,7 +79,7 @@ def test_engineer_saves_an_incomplete_draft_then_submits_it(se_client):
     # Submitting needs what is missing.
     response = se_client.post(f"/requests/{request.pk}/edit/", {**data, "action": "submit"})
     assert response.status_code == 200
-    assert "Give the public IPv4 address of your VPN device" in response.content.decode()
+    assert "Give the public IPv4 address of the VPN device" in response.content.decode()
 
     response = se_client.post(f"/requests/{request.pk}/edit/", {**FORM_BGP, "action": "submit"})
     assert response.status_code == 302
@@ -155,3 +155,42 @@ class BrokenEmail:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("mail server down")
+
+
+def _summary(html: str) -> str:
+    """The request page's list of the intake's answers."""
+    lists = re.findall(r'<dl class="fields">(.*?)</dl>', html, re.DOTALL)
+    (answers,) = [fields for fields in lists if "<dt>Routing</dt>" in fields]
+    return answers
+
+
+def _routing_radios(html: str) -> list[str]:
+    return re.findall(r'<input type="radio" name="routing"[^>]*>', html)
+
+
+def test_an_unanswered_invitation_shows_routing_and_region_as_not_chosen_yet(se_client):
+    mail.outbox.clear()
+    se_client.post("/requests/invite/", INVITE)
+    request = VpnRequest.objects.get()
+    link = re.search(r"/intake/[A-Za-z0-9_-]{43}/", mail.outbox[0].body).group(0)
+    assert (request.routing, request.region) == ("", "")
+
+    # The request page names no routing nobody chose, nor a region.
+    summary = _summary(se_client.get(f"/requests/{request.pk}/").content.decode())
+    not_chosen = '<dd><span class="muted">not chosen yet</span>'
+    assert f"<dt>Routing</dt>{not_chosen}" in summary
+    assert f"<dt>AWS region</dt>{not_chosen}" in summary
+    assert "Dynamic (BGP)" not in summary and "Static" not in summary
+    assert "not given yet" in summary  # the customer gateway
+
+    # Neither the engineer's edit form, the admin's nor the customer's picks one for them.
+    edit = se_client.get(f"/requests/{request.pk}/edit/").content.decode()
+    admin_form = se_client.get(f"/admin/vpn/vpnrequest/{request.pk}/change/").content.decode()
+    customer = Client().get(link).content.decode()
+    for html in (edit, admin_form, customer):
+        radios = _routing_radios(html)
+        assert len(radios) == 2 and not any("checked" in radio for radio in radios)
+
+    # The admin's list says so too, rather than a dash.
+    listing = se_client.get("/admin/vpn/vpnrequest/").content.decode()
+    assert "not chosen yet" in listing

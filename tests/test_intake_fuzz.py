@@ -52,7 +52,9 @@ def _counts() -> tuple[int, int, int]:
 
 def _still_valid(request: VpnRequest, *, complete: bool, fields) -> None:
     """What was stored passes the rules again."""
-    intake_clean(request_intake_values(request=request), fields=fields, complete=complete)
+    intake_clean(
+        request_intake_values(request=request), fields=fields, complete=complete, staff=True
+    )
 
 
 def _engineer_post(client, values: dict, action: str) -> None:

@@ -1,8 +1,10 @@
 """The intake rules, table-driven: every bad input is refused with its message, next to
 its field, by the engineer's form, the customer's form and `vpn_create`, and nothing is
-written. Good inputs pass all three."""
+written. Good inputs pass all three. Each message speaks to whoever reads it: the
+engineer hears of the customer's side, the customer of their own."""
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -69,7 +71,7 @@ BAD = [
     # Location and region
     Bad("region", "eu-west-9", "“eu-west-9” is not an AWS region the platform builds in"),
     Bad("region", "Ireland", "is not an AWS region the platform builds in"),
-    Bad("region", "", "Pick the AWS region, or give your city and country"),
+    Bad("region", "", "Pick the AWS region, or give the city and country where the VPN device"),
     Bad("location_city", "Atlantis", "We don't know where “Atlantis” is", scene=NO_REGION),
     Bad(
         "location_city",
@@ -99,7 +101,7 @@ BAD = [
     ),
     Bad("location_city", "C" * 101, "under 100 characters"),
     # Customer gateway
-    Bad("gateway_ip", "", "Give the public IPv4 address of your VPN device"),
+    Bad("gateway_ip", "", "Give the public IPv4 address of the VPN device"),
     Bad("gateway_ip", "not-an-ip", "“not-an-ip” is not an IPv4 address"),
     Bad("gateway_ip", "256.1.1.1", "is not an IPv4 address"),
     Bad("gateway_ip", "52.94.12", "is not an IPv4 address"),
@@ -141,7 +143,7 @@ BAD = [
     Bad("subnets", "224.1.0.0/16", "is multicast space"),
     Bad("subnets", "0.0.0.0/0", "0.0.0.0/0 overlaps 10.0.0.0/16"),
     # BGP
-    Bad("asn", "", "BGP needs your side's ASN", scene=BGP),
+    Bad("asn", "", "BGP needs the ASN of", scene=BGP),
     Bad("asn", "0", "0 is out of range", scene=BGP),
     Bad(
         "asn",
@@ -208,7 +210,7 @@ BAD = [
     Bad("tunnels", "3", "Choose 1 or 2 tunnels"),
     Bad("tunnels", "0", "Choose 1 or 2 tunnels"),
     Bad("tunnels", "two", "Choose 1 or 2 tunnels"),
-    Bad("device", "cisco_asa", "Pick your device from the list"),
+    Bad("device", "cisco_asa", "Pick the VPN device from the list"),
 ]
 
 
@@ -290,6 +292,138 @@ def test_vpn_create_prints_the_message_and_writes_nothing(tmp_path, case):
     _nothing_written()
 
 
+# Words of the customer's voice, which an engineer's message must never use.
+CUSTOMER_VOICE = re.compile(r"\b(your|yours|my)\b", re.IGNORECASE)
+
+
+def _errors(html: str, field: str) -> str:
+    """The text of one field's error list, as rendered."""
+    match = re.search(rf'id="id_{field}_errors">(.*?)</div>', html, re.DOTALL)
+    assert match, f"no errors shown for {field}"
+    return match.group(1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", BAD, ids=str)
+def test_the_engineer_form_never_speaks_in_the_customer_voice(se_client, case):
+    response = se_client.post("/requests/new/", {**_form_data(case), "action": "submit"})
+
+    errors = _errors(response.content.decode(), case.on)
+    assert not CUSTOMER_VOICE.search(errors), errors
+
+
+@dataclass(frozen=True)
+class Voiced:
+    """One bad input whose message names the customer's end: what the customer reads on
+    their link, and what an engineer reads (the same, where neutral words suit both)."""
+
+    field: str
+    value: str
+    customer: str
+    engineer: str
+    scene: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value[:24]!r}"
+
+
+VOICED = [
+    Voiced(
+        "gateway_ip",
+        "",
+        *["Give the public IPv4 address of the VPN device (the customer gateway)."] * 2,
+    ),
+    Voiced(
+        "gateway_ip",
+        "52.94.12.7/32",
+        *["Give the single address of the VPN device, without a prefix length"] * 2,
+    ),
+    Voiced(
+        "gateway_ip",
+        "10.1.2.3",
+        *["AWS needs the public IPv4 address the VPN device is reached on (behind NAT"] * 2,
+    ),
+    Voiced(
+        "subnets",
+        "",
+        "Static routing needs at least one subnet: the ranges on your side that",
+        "Static routing needs at least one subnet: the ranges on the customer's side that",
+    ),
+    Voiced(
+        "subnets",
+        "10.0.5.0/24",
+        "route another range (or NAT it on your side).",
+        "route another range (or NAT it on the customer's side).",
+    ),
+    Voiced(
+        "advertised_prefixes",
+        "10.0.0.0/8",
+        "route another range (or NAT it on your side).",
+        "route another range (or NAT it on the customer's side).",
+        scene=BGP,
+    ),
+    Voiced(
+        "asn",
+        "",
+        "BGP needs the ASN of your side of the sessions (a private ASN",
+        "BGP needs the ASN of the customer's side of the sessions (a private ASN",
+        scene=BGP,
+    ),
+    Voiced("asn", "23456", *["give the real 4-byte ASN instead."] * 2, scene=BGP),
+    Voiced("asn", "65535", *["give the real ASN, or a private one such as 65000"] * 2, scene=BGP),
+    Voiced(
+        "region",
+        "",
+        *["give the city and country where the VPN device is, so that the portal can"] * 2,
+    ),
+    Voiced("tunnels", "3", *["1 means only the first is set up on the VPN device"] * 2),
+    Voiced("ike_version", "ikev3", *["(IKEv2 unless the VPN device supports only IKEv1)."] * 2),
+    Voiced(
+        "device",
+        "cisco_asa",
+        *["Pick the VPN device from the list, or “Other / generic” if it is not listed."] * 2,
+    ),
+]
+
+
+def _voiced_data(case: Voiced) -> dict:
+    return {**FORM_STATIC, **case.scene, case.field: case.value}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", VOICED, ids=str)
+def test_the_same_bad_input_is_told_to_each_in_their_voice(se_client, case):
+    staff = se_client.post("/requests/new/", {**_voiced_data(case), "action": "submit"})
+    _, token = draft_with_link()
+    customer = Client().post(
+        f"/intake/{token}/", {**customer_form(_voiced_data(case)), "action": "submit"}
+    )
+
+    staff_errors = _errors(staff.content.decode(), case.field)
+    customer_errors = _errors(customer.content.decode(), case.field)
+    assert rendered(case.engineer) in staff_errors
+    assert rendered(case.customer) in customer_errors
+    assert not CUSTOMER_VOICE.search(staff_errors), staff_errors
+    if case.customer != case.engineer:
+        assert rendered(case.customer) not in staff_errors
+        assert rendered(case.engineer) not in customer_errors
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", VOICED, ids=str)
+def test_vpn_create_speaks_in_the_engineer_voice(tmp_path, case):
+    data = _json_data(Bad(case.field, case.value, case.engineer, scene=case.scene))
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(data))
+
+    with pytest.raises(CommandError) as raised:
+        call_command("vpn_create", "--from-json", str(path))
+
+    (line,) = [line for line in str(raised.value).splitlines() if line.startswith(case.field)]
+    assert case.engineer in line
+    assert not CUSTOMER_VOICE.search(line), line
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("data", [FORM_STATIC, FORM_BGP], ids=["static", "bgp"])
 def test_good_input_passes_the_engineer_form(se_client, data):
@@ -304,14 +438,15 @@ def test_good_input_passes_the_engineer_form(se_client, data):
 def test_every_error_is_reported_at_once():
     with pytest.raises(IntakeInvalid) as raised:
         intake_clean(
-            {**FORM_STATIC, "gateway_ip": "10.0.0.1", "subnets": "10.1.2.3/24", "tunnels": "5"}
+            {**FORM_STATIC, "gateway_ip": "10.0.0.1", "subnets": "10.1.2.3/24", "tunnels": "5"},
+            staff=True,
         )
     assert set(raised.value.errors) == {"gateway_ip", "subnets", "tunnels"}
 
 
 def test_all_problems_of_a_list_are_named():
     with pytest.raises(IntakeInvalid) as raised:
-        intake_clean({**FORM_STATIC, "subnets": "10.1.2.3/24\nbanana\n10.50.0.0/16"})
+        intake_clean({**FORM_STATIC, "subnets": "10.1.2.3/24\nbanana\n10.50.0.0/16"}, staff=True)
     assert raised.value.errors["subnets"] == [
         "10.1.2.3/24 has host bits set; did you mean 10.1.2.0/24?",
         "“banana” is not an IPv4 range; write it in CIDR notation, like 10.20.0.0/16.",
@@ -319,13 +454,16 @@ def test_all_problems_of_a_list_are_named():
 
 
 def test_org_id_is_case_insensitive_and_stored_lower_case():
-    values = intake_clean({**FORM_STATIC, "org_id": FORM_STATIC["org_id"].upper()}).values
+    values = intake_clean(
+        {**FORM_STATIC, "org_id": FORM_STATIC["org_id"].upper()}, staff=True
+    ).values
     assert values["org_id"] == FORM_STATIC["org_id"]
 
 
 def test_subnets_may_be_comma_or_line_separated_and_are_normalised():
     values = intake_clean(
-        {**FORM_STATIC, "subnets": " 10.20.0.0/16,10.30.1.0/24\n\n10.40.0.0/255.255.0.0 "}
+        {**FORM_STATIC, "subnets": " 10.20.0.0/16,10.30.1.0/24\n\n10.40.0.0/255.255.0.0 "},
+        staff=True,
     ).values
     assert values["subnets"] == ["10.20.0.0/16", "10.30.1.0/24", "10.40.0.0/16"]
 
@@ -333,38 +471,40 @@ def test_subnets_may_be_comma_or_line_separated_and_are_normalised():
 def test_asn_may_be_written_with_as_prefix_and_private_amazon_range_is_allowed():
     # The top of the 4-byte private range; 4294967295 itself is reserved (RFC 7300).
     for text, expected in (("AS65010", 65010), ("64512", 64512), ("4294967294", 4294967294)):
-        assert intake_clean({**FORM_BGP, "asn": text}).values["asn"] == expected
+        assert intake_clean({**FORM_BGP, "asn": text}, staff=True).values["asn"] == expected
 
 
 def test_reserved_regional_asn_is_fine_in_other_regions():
-    values = intake_clean({**FORM_BGP, "asn": "9059", "region": "eu-west-2"}).values
+    values = intake_clean({**FORM_BGP, "asn": "9059", "region": "eu-west-2"}, staff=True).values
     assert values["asn"] == 9059
 
 
 def test_fields_of_the_other_routing_are_ignored_and_cleared():
-    values = intake_clean({**FORM_STATIC, "asn": "not checked", "advertised_prefixes": "x"}).values
+    values = intake_clean(
+        {**FORM_STATIC, "asn": "not checked", "advertised_prefixes": "x"}, staff=True
+    ).values
     assert values["asn"] is None
     assert values["advertised_prefixes"] == []
-    values = intake_clean({**FORM_BGP, "subnets": "garbage"}).values
+    values = intake_clean({**FORM_BGP, "subnets": "garbage"}, staff=True).values
     assert values["subnets"] == []
 
 
 def test_documentation_addresses_pass_only_against_the_sandbox(settings):
     data = {**FORM_STATIC, "gateway_ip": "198.51.100.7"}
     with pytest.raises(IntakeInvalid):
-        intake_clean(data)
+        intake_clean(data, staff=True)
     settings.AWS_SANDBOX = True
-    assert intake_clean(data).values["gateway_ip"] == "198.51.100.7"
+    assert intake_clean(data, staff=True).values["gateway_ip"] == "198.51.100.7"
     # Private space stays refused, sandbox or not.
     with pytest.raises(IntakeInvalid):
-        intake_clean({**data, "gateway_ip": "10.1.1.1"})
+        intake_clean({**data, "gateway_ip": "10.1.1.1"}, staff=True)
 
 
 def test_a_draft_may_be_incomplete_but_never_invalid():
-    values = intake_clean({}, complete=False).values
+    values = intake_clean({}, complete=False, staff=True).values
     assert values["gateway_ip"] is None
     with pytest.raises(IntakeInvalid) as raised:
-        intake_clean({"gateway_ip": "192.168.0.1"}, complete=False)
+        intake_clean({"gateway_ip": "192.168.0.1"}, complete=False, staff=True)
     assert set(raised.value.errors) == {"gateway_ip"}
 
 

@@ -117,3 +117,16 @@ def test_an_overlapping_subnet_is_warned_about(se_client):
     assert rows[waiting.pk][0].other == other
     assert rows[unrelated.pk] == []
     assert "(the same customer, waiting for customer)" in queue.content.decode()
+
+
+def test_the_approval_check_speaks_in_the_engineer_voice(se_client):
+    # Stored before the platform's ranges grew to cover it: approval checks again.
+    clashing = _submitted(routing=Routing.STATIC, static_subnets=["10.0.5.0/24"], bgp_asn=None)
+    response = se_client.post(
+        f"/requests/{clashing.pk}/approve/", {"next": "/review/"}, follow=True
+    )
+    html = response.content.decode()
+    assert "route another range (or NAT it on the customer&#x27;s side)." in html
+    assert "your side" not in html
+    clashing.refresh_from_db()
+    assert clashing.stage == Stage.SUBMITTED

@@ -410,9 +410,9 @@ class VpnRequestAdmin(ServiceSavedAdmin):
 
     @admin.display(description="Region", ordering="region")
     def region_code(self, obj: VpnRequest) -> str:
-        return format_html(
-            '<span title="{}">{}</span>', obj.get_region_display(), obj.region or "—"
-        )
+        if not obj.region:
+            return "not chosen yet"  # e.g. an invitation the customer has not answered yet
+        return format_html('<span title="{}">{}</span>', obj.get_region_display(), obj.region)
 
     @admin.display(description="Stage", ordering="stage")
     def stage_badge(self, obj: VpnRequest) -> str:

@@ -119,7 +119,7 @@ class VpnRequestAdminForm(forms.ModelForm):
             REQUEST_INTAKE_NAMES[model_field]: cleaned.get(model_field) for model_field in editable
         }
         try:
-            self.intake = intake_clean(raw, fields=tuple(raw), complete=self.complete)
+            self.intake = intake_clean(raw, fields=tuple(raw), complete=self.complete, staff=True)
         except IntakeInvalid as exc:
             _add_intake_errors(self, exc, REQUEST_INTAKE_NAMES)
             # Unjudged text must not reach the model's own checks.
@@ -163,7 +163,7 @@ class CustomerAdminForm(forms.ModelForm):
         if "org_id" not in self.fields:
             raw["org_id"] = self.instance.org_id
         try:
-            self.intake = intake_clean(raw, fields=IDENTITY_FIELDS, complete=True)
+            self.intake = intake_clean(raw, fields=IDENTITY_FIELDS, complete=True, staff=True)
         except IntakeInvalid as exc:
             _add_intake_errors(self, exc, CUSTOMER_INTAKE_NAMES)
             for model_field in CUSTOMER_INTAKE_NAMES:

@@ -77,7 +77,8 @@ class IntakeForm(forms.Form):
     `intake_clean` judge them. `complete=False` is a draft: fields may be empty."""
 
     intake_fields: tuple[str, ...] = ()
-    # Whose words the labels and help texts are in: the engineer's, or the customer's.
+    # Whose words the labels, help texts and messages are in: the engineer's, or the
+    # customer's.
     staff = True
 
     def __init__(self, *args, complete: bool = True, **kwargs):
@@ -102,7 +103,9 @@ class IntakeForm(forms.Form):
         """Judge every intake field at once with `vpn.validation.intake_clean`."""
         raw = {name: self.cleaned_data.get(name) for name in self.intake_fields}
         try:
-            self.intake = intake_clean(raw, fields=self.intake_fields, complete=self.complete)
+            self.intake = intake_clean(
+                raw, fields=self.intake_fields, complete=self.complete, staff=self.staff
+            )
         except IntakeInvalid as exc:
             for name, messages in exc.errors.items():
                 self.add_error(name if name in self.fields else None, messages)

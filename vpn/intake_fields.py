@@ -100,10 +100,13 @@ class IntakeField:
     # HTML attributes that mirror a cheap rule or help typing, in the browser.
     html: tuple[tuple[str, object], ...] = ()
     # The same in the engineer's voice ("the customer's device"), for the staff forms,
-    # the admin and the timeline; "" or () where the customer's words suit both.
+    # the admin, the commands and the timeline; "" or () where the customer's words suit
+    # both. The messages are neutral ("the VPN device") wherever that reads naturally, so
+    # only the few that need "your" have a staff version.
     staff_label: str = ""
     staff_help_text: str = ""
     staff_choices: tuple[tuple[str, str], ...] = ()
+    staff_required: str = ""
 
     @property
     def key(self) -> str:
@@ -121,6 +124,10 @@ class IntakeField:
     def choices_for(self, *, staff: bool) -> tuple[tuple[str, str], ...]:
         """The choices as an engineer (`staff`) or the customer reads them."""
         return (staff and self.staff_choices) or self.choices
+
+    def required_for(self, *, staff: bool) -> str:
+        """What a submission without it tells an engineer (`staff`) or the customer."""
+        return (staff and self.staff_required) or self.required
 
 
 INTAKE_FIELDS: tuple[IntakeField, ...] = (
@@ -240,7 +247,7 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         rule=Rule.GATEWAY_IP,
         max_length=64,
         example="52.94.12.7",
-        required="Give the public IPv4 address of your VPN device (the customer gateway).",
+        required="Give the public IPv4 address of the VPN device (the customer gateway).",
         default=None,
         request_field="customer_gateway_ip",
         staff_help_text="The static public IPv4 address of the customer's VPN device: AWS's "
@@ -293,6 +300,8 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         example=("10.20.0.0/16", "10.30.1.0/24"),
         required="Static routing needs at least one subnet: the ranges on your side that the "
         "platform's connectors must reach.",
+        staff_required="Static routing needs at least one subnet: the ranges on the customer's "
+        "side that the platform's connectors must reach.",
         routing=Routing.STATIC.value,
         default=(),
         items="subnets",
@@ -322,7 +331,10 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         rule=Rule.ASN,
         max_length=24,
         example=65010,
-        required="BGP needs your side's ASN (a private ASN such as 65000 is fine).",
+        required="BGP needs the ASN of your side of the sessions (a private ASN such as 65000 "
+        "is fine).",
+        staff_required="BGP needs the ASN of the customer's side of the sessions (a private ASN "
+        "such as 65000 is fine).",
         routing=Routing.BGP.value,
         default=None,
         request_field="bgp_asn",
@@ -373,7 +385,7 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         required="Choose IKEv1 or IKEv2.",
         default=IkeVersion.IKEV2.value,
         choices=tuple(IkeVersion.choices),
-        refused="Choose IKEv1 or IKEv2 (IKEv2 unless your device supports only IKEv1).",
+        refused="Choose IKEv1 or IKEv2 (IKEv2 unless the VPN device supports only IKEv1).",
         request_field="ike_version",
         staff_help_text="The key exchange protocol of the tunnels; both sides must use the "
         "same. Example: IKEv2, unless the customer's device supports only IKEv1.",
@@ -422,7 +434,7 @@ INTAKE_FIELDS: tuple[IntakeField, ...] = (
         example=DeviceVendor.STRONGSWAN.value,
         default=DeviceVendor.GENERIC.value,
         choices=tuple(DeviceVendor.choices),
-        refused="Pick your device from the list, or “Other / generic”.",
+        refused="Pick the VPN device from the list, or “Other / generic” if it is not listed.",
         request_field="device_vendor",
         staff_label="Customer's VPN device",
         staff_help_text="The configuration pack carries a ready configuration for it. "

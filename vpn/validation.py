@@ -8,6 +8,11 @@ costs a failed provisioning and another round with the customer's network team, 
 message says what is wrong in a network engineer's words and, where it can, what would
 be right.
 
+Each message reads right for whoever entered the value: the customer on their link, or
+an engineer (the staff forms, the admin, the commands, the review's checks). Most are
+worded for both ("the VPN device"); the few that need "your" take `staff` and say "the
+customer's" to an engineer.
+
 The fields, and the rule that checks each, are declared once in `vpn.intake_fields`;
 their names are the same everywhere (form fields, JSON keys of `vpn_create`, error keys).
 Nothing here touches the database.
@@ -136,6 +141,11 @@ class IntakeResult:
     proposal: RegionProposal | None = None
 
 
+def _side(*, staff: bool) -> str:
+    """The customer's end of the VPN, as its reader calls it."""
+    return "the customer's side" if staff else "your side"
+
+
 def _shown(text: str, limit: int = 40) -> str:
     """User input quoted back in a message, shortened so an error never floods the page."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -197,7 +207,7 @@ def gateway_ip_check(text: str, *, sandbox: bool) -> str:
     """The customer gateway's address if it is a public IPv4 address AWS can reach."""
     if "/" in text:
         raise _FieldError(
-            f"Give the single address of your VPN device, without a prefix length "
+            f"Give the single address of the VPN device, without a prefix length "
             f"(“{_shown(text)}” looks like a range)."
         )
     try:
@@ -223,7 +233,7 @@ def gateway_ip_check(text: str, *, sandbox: bool) -> str:
     else:
         return str(address)
     raise _FieldError(
-        f"{address} is {description}. AWS needs the public IPv4 address your VPN device is "
+        f"{address} is {description}. AWS needs the public IPv4 address the VPN device is "
         "reached on (behind NAT: the NAT's public address)."
     )
 
@@ -259,10 +269,11 @@ def _cidr(item: str) -> ipaddress.IPv4Network:
     return network
 
 
-def cidr_list_check(value: object, *, what: str, limit: int) -> list[str]:
+def cidr_list_check(value: object, *, what: str, limit: int, staff: bool) -> list[str]:
     """A list of customer ranges (a list, or text with one per line or comma-separated):
     each a valid IPv4 CIDR, no two overlapping, none overlapping the platform's ranges
-    or 169.254.0.0/16, at most `limit` of them."""
+    or 169.254.0.0/16, at most `limit` of them. `staff`: the messages are for an
+    engineer."""
     if isinstance(value, list | tuple):
         if not all(isinstance(item, str) for item in value):
             raise _FieldError(f"Give the {what} as text, like 10.20.0.0/16.")
@@ -296,7 +307,7 @@ def cidr_list_check(value: object, *, what: str, limit: int) -> list[str]:
                 if network.overlaps(platform):
                     problems.append(
                         f"{network} overlaps {platform}, which the platform uses for its own "
-                        "networks; route another range (or NAT it on your side)."
+                        f"networks; route another range (or NAT it on {_side(staff=staff)})."
                     )
             if network.overlaps(LINK_LOCAL):
                 problems.append(
@@ -330,12 +341,12 @@ def _asn(value: object) -> int:
     if value == AS_TRANS:
         raise _FieldError(
             "ASN 23456 is AS_TRANS, the placeholder old BGP speakers see for 4-byte ASNs; "
-            "give your real ASN."
+            "give the real 4-byte ASN instead."
         )
     if value in ASN_LAST_RESERVED:
         raise _FieldError(
             f"ASN {value} is reserved (RFC 7300 reserves the last 2-byte and 4-byte ASNs) "
-            "and cannot be used; give your real ASN, or a private one such as 65000 "
+            "and cannot be used; give the real ASN, or a private one such as 65000 "
             "(64512 to 65534, 4200000000 to 4294967294)."
         )
     return value
@@ -367,7 +378,10 @@ def _choice(text: str, values: Collection[str], message: str) -> str:
 
 
 def _tunnels(value: object) -> int:
-    message = "Choose 1 or 2 tunnels (AWS always builds two; 1 means you set up only the first)."
+    message = (
+        "Choose 1 or 2 tunnels (AWS always builds two; 1 means only the first is set up on "
+        "the VPN device)."
+    )
     if isinstance(value, bool):
         raise _FieldError(message)
     if isinstance(value, int) and value in (1, 2):
@@ -437,13 +451,13 @@ def region_distance(*, region: str, city: City) -> float:
     )
 
 
-def _check(spec: IntakeField, value: object, *, sandbox: bool) -> object:
+def _check(spec: IntakeField, value: object, *, sandbox: bool, staff: bool) -> object:
     """One field's clean value, by the rule its declaration names."""
     match spec.rule:
         case Rule.CIDR_LIST:
             if isinstance(value, str):
                 value = _text(value, spec)
-            return cidr_list_check(value, what=spec.items, limit=spec.max_items)
+            return cidr_list_check(value, what=spec.items, limit=spec.max_items, staff=staff)
         # These take JSON's numbers and booleans as well as text.
         case Rule.ASN:
             return _asn(value)
@@ -487,13 +501,15 @@ def intake_clean(
     fields: Collection[str] = ALL_FIELDS,
     complete: bool = True,
     sandbox: bool | None = None,
+    staff: bool,
 ) -> IntakeResult:
     """Check the `fields` of `raw` and return their clean values.
 
     `complete` is for a submission: every required field must be there. A draft
     (`complete=False`) may leave fields empty, but whatever it gives must be valid.
     Fields of the routing that was not chosen are ignored and cleared. `sandbox`
-    (default: the `AWS_SANDBOX` setting) lets documentation addresses through.
+    (default: the `AWS_SANDBOX` setting) lets documentation addresses through. `staff`
+    says who reads the messages: an engineer, or (False) the customer on their link.
     Raises `IntakeInvalid` with every error found.
     """
     if sandbox is None:
@@ -509,10 +525,10 @@ def intake_clean(
         if other_routing or _empty(value):
             values[name] = _empty_value(spec)
             if complete and spec.required and not spec.routing:
-                errors[name] = [spec.required]
+                errors[name] = [spec.required_for(staff=staff)]
             continue
         try:
-            values[name] = _check(spec, value, sandbox=sandbox)
+            values[name] = _check(spec, value, sandbox=sandbox, staff=staff)
         except _FieldError as exc:
             errors[name] = exc.messages
 
@@ -524,7 +540,7 @@ def intake_clean(
         for spec in INTAKE_FIELDS:
             needed = spec.required and spec.routing == values["routing"]
             if needed and spec.name in values and _empty(values[spec.name]):
-                errors[spec.name] = [spec.required]
+                errors[spec.name] = [spec.required_for(staff=staff)]
     asn, region = values.get("asn"), values.get("region")
     reserved = isinstance(asn, int) and region and asn_reserved_message(asn, str(region))
     if reserved and "asn" not in errors:
@@ -558,8 +574,8 @@ def _location_check(
             ]
         else:
             errors["region"] = [
-                "Pick the AWS region, or give your city and country so that we can propose "
-                "the nearest one."
+                "Pick the AWS region, or give the city and country where the VPN device is, "
+                "so that the portal can propose the nearest one."
             ]
     return proposal
 
@@ -571,10 +587,14 @@ def customer_ranges_check(*, routing: str, ranges: list[str], vpc_cidr: str) -> 
     """A live VPN's customer ranges after a change: its static subnets (static routing)
     or advertised prefixes (BGP), by the intake's rules (valid CIDRs, no overlap between
     them, nor with the platform's reserved ranges or the tunnels' link-local range, at
-    most 100), and none overlapping the VPN's own VPC. Raises `IntakeInvalid`."""
+    most 100), and none overlapping the VPN's own VPC. Raises `IntakeInvalid`, in words for
+    the engineer who changes the VPN."""
     name = "subnets" if routing == Routing.STATIC else "advertised_prefixes"
     values = intake_clean(
-        {"routing": routing, name: list(ranges)}, fields=("routing", name), complete=True
+        {"routing": routing, name: list(ranges)},
+        fields=("routing", name),
+        complete=True,
+        staff=True,
     ).values[name]
     if vpc_cidr:
         vpc = ipaddress.IPv4Network(vpc_cidr)
@@ -584,7 +604,8 @@ def customer_ranges_check(*, routing: str, ranges: list[str], vpc_cidr: str) -> 
                 {
                     name: [
                         f"{cidr} overlaps {vpc}, the platform's VPC for this VPN: traffic to "
-                        "it would stay in the VPC. Route another range (or NAT it on your side)."
+                        "it would stay in the VPC. Route another range (or NAT it on the "
+                        "customer's side)."
                         for cidr in overlapping
                     ]
                 }
@@ -595,7 +616,7 @@ def customer_ranges_check(*, routing: str, ranges: list[str], vpc_cidr: str) -> 
 def gateway_change_check(*, ip: object, asn: object, region: str) -> tuple[str, int | None]:
     """A live VPN's new customer gateway: its public IP, and its BGP ASN when one is given
     (None otherwise), by the intake's rules (AWS's reserved ASNs in `region` included).
-    Raises `IntakeInvalid`."""
+    Raises `IntakeInvalid`, in words for the engineer who changes the VPN."""
     raw = {"gateway_ip": ip, "routing": Routing.BGP.value, "region": region}
     fields = ["gateway_ip", "routing"]
     if asn is not None:
@@ -603,7 +624,7 @@ def gateway_change_check(*, ip: object, asn: object, region: str) -> tuple[str, 
         fields.append("asn")
     if _empty(ip):
         raise IntakeInvalid({"gateway_ip": ["Give the new public IP of the customer's device."]})
-    values = intake_clean(raw, fields=fields, complete=False).values
+    values = intake_clean(raw, fields=fields, complete=False, staff=True).values
     asn_value = values.get("asn")
     reserved = isinstance(asn_value, int) and asn_reserved_message(asn_value, region)
     if reserved:

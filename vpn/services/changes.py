@@ -35,6 +35,7 @@ No AWS call runs inside a transaction or under a row lock: every AWS call happen
 `change_advance`, and its state is written after it.
 """
 
+import abc
 import ipaddress
 import logging
 import math
@@ -238,13 +239,15 @@ class ChangeRun:
 # --- The kinds of change ------------------------------------------------------------------
 
 
-class ChangeHandler:
+class ChangeHandler(abc.ABC):
     """One kind of change: what it accepts, what it says, how it is applied.
 
     `clean` turns what was asked into (before, after) or raises `ChangeRefused`;
     `steps` plans the tunnels each step changes; `step_apply` makes one step's AWS calls
     and writes what changed (True while AWS is still at work, to be run again);
     `finish` runs once after the last step. The orchestration does the rest.
+    Every kind defines `clean`, `summary` and `step_apply` (a handler missing one cannot
+    be made); the others have defaults.
     """
 
     kind: ChangeKind
@@ -254,13 +257,13 @@ class ChangeHandler:
     # the step before it counts as UP again.
     takes_tunnels_down = True
 
+    @abc.abstractmethod
     def clean(self, request: VpnRequest, values: Mapping[str, object]) -> tuple[dict, dict]:
         """(before, after) of the change asked for on `request`; ChangeRefused if refused."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def summary(self, change: VpnChange) -> str:
         """The change in a few words, before → after."""
-        raise NotImplementedError
 
     def tunnels(self, change: VpnChange) -> list[int]:
         """The tunnels the change's steps change (and wait for)."""
@@ -270,9 +273,9 @@ class ChangeHandler:
         """The plan: the tunnels of each step, in order."""
         return [self.tunnels(run.change)]
 
+    @abc.abstractmethod
     def step_apply(self, run: ChangeRun, tunnels: list[int]) -> bool:
         """Make one step's AWS calls; True while AWS still works on them."""
-        raise NotImplementedError
 
     def finish(self, run: ChangeRun) -> str:
         """After the last step: tidy up; returns a note for the change's message."""
@@ -292,10 +295,10 @@ class PerTunnelChange(ChangeHandler):
     the orchestration waits after each until its tunnel is UP again.
     """
 
+    @abc.abstractmethod
     def tunnel_apply(self, run: ChangeRun, tunnel: Tunnel) -> None:
         """Make the AWS calls that change `tunnel` (through `run.call`), and store what
         AWS then reports. Raise the errors of `vpn.aws`."""
-        raise NotImplementedError
 
     def tunnels(self, change: VpnChange) -> list[int]:
         return [1, 2]

@@ -131,7 +131,7 @@ class Command(BaseCommand):
             raise CommandError(error_lines(errors))
         values = {}
         try:
-            values = intake_clean(raw, fields=ALL_FIELDS, complete=True).values
+            values = intake_clean(raw, fields=ALL_FIELDS, complete=True, staff=True).values
         except IntakeInvalid as exc:
             for field, messages in exc.errors.items():
                 errors.setdefault(_REPORTED_AS.get(field, field), []).extend(messages)

@@ -43,7 +43,7 @@ class Command(BaseCommand):
         """Check the values with the intake rules, create, print the link."""
         raw = {name: options[name] for name in IDENTITY_FIELDS}
         try:
-            values = intake_clean(raw, fields=IDENTITY_FIELDS).values
+            values = intake_clean(raw, fields=IDENTITY_FIELDS, staff=True).values
         except IntakeInvalid as exc:
             raise CommandError(error_lines(exc.errors)) from exc
         owner = user_named(options["owner"])
