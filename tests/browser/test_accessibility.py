@@ -197,7 +197,14 @@ def dashboard_rows(w):
     _decommissioned(w)
     VpnRequestFactory(stage=Stage.SUBMITTED, owner=w.se)
     VpnRequestFactory(stage=Stage.FAILED)
-    return w.se, w.go("/")
+
+    def act():
+        w.page.goto(w.server + "/")
+        stages = w.page.locator("#request-table tbody .badge").all_inner_texts()
+        for stage in ("Live", "Degraded", "Decommissioned", "Awaiting review", "Failed"):
+            assert stage in stages, stages
+
+    return w.se, act
 
 
 def dashboard_filter_error(w):
