@@ -263,6 +263,16 @@ def test_customer_polls_have_a_budget_of_their_own(settings):
     assert client.get(url, headers={"HX-Request": "true"}).status_code == 429
 
 
+def test_a_page_polling_slower_than_the_window_still_gets_its_polls(settings):
+    settings.INTAKE_RATE_WINDOW_SECONDS = 600
+    settings.CUSTOMER_PAGE_POLL_SECONDS = 3600  # fewer than one poll per window and tab
+    request = _request_with(("UP", "UP"))
+    client, url = _customer_client_and_url(request)
+
+    polls = [client.get(url, headers={"HX-Request": "true"}).status_code for _ in range(5)]
+    assert polls == [200, 200, 200, 200, 429]  # four tabs, one poll each
+
+
 def test_one_tunnel_setup_shows_the_spare_tunnel_as_not_used(se_client):
     request = _request_with((TunnelStatus.UP, TunnelStatus.DOWN), tunnel_count=1)
     html = se_client.get(f"/requests/{request.pk}/").content.decode()

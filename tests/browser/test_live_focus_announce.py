@@ -1,4 +1,5 @@
-"""Live updates and assistive technology: a poll keeps keyboard focus where it was, and a
+"""Live updates and assistive technology: a poll keeps keyboard focus where it was (a
+dashboard link, the request page's "Refresh now", the customer's "30d" link), and a
 tunnel going down is announced through a live region that polls never replace.
 
 The polls are driven from the test: the page's automatic poll interval is set to an hour,
@@ -6,19 +7,26 @@ and the test asks htmx for the same request the poll would make (same source ele
 the same target, select and out-of-band selects), then waits for htmx:afterSettle.
 """
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from tests.factories import TunnelFactory, VpnRequestFactory
 from tests.status_support import bring_live, flip, live_vpn
 from vpn.choices import Stage
+from vpn.services import intake
 from vpn.services.status import status_refresh
 
 NO_AUTOMATIC_POLL = 3600
 
-# One poll of the region `selector`, as its hx-trigger would make it; resolves once htmx
-# has settled the swapped content.
+# One poll of the region `selector`, as its hx-trigger would make it; resolves to true
+# once htmx has settled the swapped content, to false at once if the poll failed (an
+# error status: nothing is swapped, so nothing would settle).
 POLL = """selector => new Promise(resolve => {
   document.addEventListener("htmx:afterSettle", () => resolve(true), {once: true});
+  document.addEventListener("htmx:afterRequest", event => {
+    if (!event.detail.successful) resolve(false);
+  }, {once: true});
   const region = document.querySelector(selector);
   htmx.ajax("GET", region.getAttribute("hx-get"), {source: region});
 })"""
@@ -45,6 +53,53 @@ def test_focus_stays_on_a_dashboard_link_across_three_polls(page, live_server, l
 
     page.keyboard.press("Tab")  # the next Tab goes on from the link, not from the top
     assert page.evaluate("document.activeElement.textContent") == second_reference
+
+
+def _focus_kept_across_three_polls(page, element_id: str, region: str) -> None:
+    """Focus the element, poll `region` three times: focus is on its fresh copy each time."""
+    page.focus(f"#{element_id}")
+    for _ in range(3):
+        page.evaluate("window.marked = document.activeElement")
+        assert page.evaluate(POLL, region) is True
+        # The poll replaced the element, and focus moved to its fresh copy.
+        assert page.evaluate("window.marked !== document.activeElement") is True
+        assert page.evaluate("document.activeElement.id") == element_id
+        assert page.evaluate("document.activeElement.isConnected") is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_focus_stays_on_refresh_now_on_the_request_page_across_three_polls(
+    page, live_server, login, se, aws_sandbox, settings
+):
+    settings.STATUS_PAGE_POLL_SECONDS = NO_AUTOMATIC_POLL
+    request = bring_live(aws_sandbox, live_vpn(aws_sandbox, owner=se, region="eu-west-1"))
+    login(se)
+    page.goto(f"{live_server.url}/requests/{request.pk}/")
+    assert page.locator("#tunnels-refresh-now").inner_text() == "Refresh now"
+
+    # The button sits in the tunnels card, which the page's poll swaps out of band.
+    _focus_kept_across_three_polls(page, "tunnels-refresh-now", "#live-progress")
+    assert page.evaluate("document.activeElement.textContent") == "Refresh now"
+    page.keyboard.press("Shift+Tab")  # and the keyboard goes on from there
+    assert page.evaluate("document.activeElement.closest('#live-tunnels') === null") is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_focus_stays_on_the_30d_link_on_the_customers_page_across_three_polls(
+    page, live_server, se, aws_sandbox, settings
+):
+    settings.CUSTOMER_PAGE_POLL_SECONDS = NO_AUTOMATIC_POLL
+    request = bring_live(aws_sandbox, live_vpn(aws_sandbox, owner=se, region="eu-west-1"))
+    link = intake.intake_link_create(request_id=request.pk, send_email=False)
+    page.goto(live_server.url + urlsplit(link.url).path)
+    assert page.locator("#chart-window-30d").inner_text() == "30d"
+
+    _focus_kept_across_three_polls(page, "chart-window-30d", "#live-status")
+    assert page.evaluate("document.activeElement.textContent") == "30d"
+    assert page.evaluate("document.activeElement.closest('#live-status') !== null") is True
+    page.keyboard.press("Enter")  # still the link: Enter opens the 30 days' timeline
+    page.wait_for_url("**chart=30d**")
+    assert page.locator("#chart-window-30d").get_attribute("aria-current") == "true"
 
 
 @pytest.mark.django_db(transaction=True)

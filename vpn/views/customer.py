@@ -53,9 +53,11 @@ def _rate_limited(request: HttpRequest, token: str) -> bool:
     )
     if request.method == "GET" and request.headers.get("HX-Request") == "true":
         # The status page's own polls count apart, against a budget of four open tabs
-        # polling all window long, so that following the status never locks anyone out.
+        # polling all window long, so that following the status never locks anyone out
+        # (each tab at least one poll per window, however slowly the page polls).
         scope = "intake-live"
-        per_ip = per_token = 4 * window // max(settings.CUSTOMER_PAGE_POLL_SECONDS, 1)
+        polls_per_tab = max(window // max(settings.CUSTOMER_PAGE_POLL_SECONDS, 1), 1)
+        per_ip = per_token = 4 * polls_per_tab
     return throttle_hit(
         scope=f"{scope}-ip", key=client_ip(request), limit=per_ip, window=window
     ) or throttle_hit(scope=f"{scope}-token", key=token, limit=per_token, window=window)
