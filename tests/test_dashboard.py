@@ -362,12 +362,13 @@ def test_the_sorted_header_says_which_way_it_runs(se_client, se, column):
     header = _header(se_client.get("/", {"sort": column}).content.decode(), column)
     assert f'aria-sort="{direction}"' in header
     assert f'class="sort-link sorted {direction}"' in header  # the arrow's way
-    assert f'<span class="visually-hidden">, sorted {words}</span>' in header
+    label = COLUMNS[column].label
+    assert f'{label} <span class="visually-hidden">(sorted {words})</span>' in header
     # Reversed: the other way, in the column's own words.
     other = "ascending" if direction == "descending" else "descending"
     header = _header(se_client.get("/", {"sort": f"-{column}"}).content.decode(), column)
     assert f'aria-sort="{other}"' in header
-    assert f"sorted {COLUMNS[column].directions[1]}</span>" in header
+    assert f"(sorted {COLUMNS[column].directions[1]})</span>" in header
     assert f'title="Order by {COLUMNS[column].label.lower()}: {words}"' in header
 
 
@@ -378,7 +379,7 @@ def test_the_default_order_reads_latest_first_with_a_downward_arrow(se_client, s
     header = _header(html, DEFAULT_SORT)
     assert 'aria-sort="descending"' in header
     assert "sort-link sorted descending" in header
-    assert ", sorted latest first</span>" in header
+    assert "(sorted latest first)</span>" in header
     assert 'title="Order by updated: earliest first"' in header  # what its link does
     for other in set(COLUMNS) - {DEFAULT_SORT}:
         assert "aria-sort" not in _header(html, other)

@@ -231,7 +231,10 @@ class RequestFilter(django_filters.FilterSet):
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Customer, org ID, VPN-00042, IP, CIDR or AWS id",
+                # Short enough for a phone's width; the title says all it looks in.
+                "placeholder": "Customer, VPN-00042, IP or AWS id",
+                "title": "Search by customer name, org ID or contact, reference (VPN-00042), "
+                "IP address or CIDR, or AWS resource id",
             }
         ),
     )
