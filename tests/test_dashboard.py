@@ -13,9 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import CustomerFactory, TunnelFactory, UserFactory, VpnRequestFactory
-from vpn.choices import Routing, Stage
+from vpn.choices import OPERATIONAL_STAGES, Routing, Stage
 from vpn.models import AwsResource, Customer, Tunnel, VpnRequest
 from vpn.selectors.requests import COLUMNS, DEFAULT_SORT
+from vpn.selectors.status import with_redundancy_risk
 
 
 def _bulk_requests(count: int) -> None:
@@ -482,3 +483,62 @@ def test_a_deep_page_costs_the_queries_of_the_first(se_client):
     for sort in ("health", "owner"):
         first = _queries(se_client, f"/?sort={sort}")
         assert _queries(se_client, f"/?sort={sort}&page=4") == first
+
+
+def _rule(stage: str, tunnel_count: int, statuses: tuple[str, ...]) -> tuple[str, int]:
+    """The redundancy risk and health rank, as the spec words them."""
+    if stage not in OPERATIONAL_STAGES:
+        return "", 3
+    up = sum(status == "UP" for status in statuses[:tunnel_count])
+    if up == 0:
+        return ("", 3) if stage == Stage.AWAITING_CUSTOMER else ("down", 0)
+    if tunnel_count == 1 or up < tunnel_count:
+        return "high", 1
+    return "low", 2
+
+
+@pytest.mark.django_db
+def test_the_health_order_and_filter_follow_the_rule_in_every_case(se_client):
+    cases = [
+        (stage, count, statuses)
+        for stage in (*OPERATIONAL_STAGES, Stage.SUBMITTED, Stage.DECOMMISSIONED)
+        for count in (1, 2)
+        for statuses in ((), ("UP",), ("DOWN",), ("UP", "UP"), ("UP", "DOWN"), ("DOWN", "UP"))
+    ]
+    customers = Customer.objects.bulk_create(
+        Customer(name=f"Case {i}", org_id=f"case-{i}") for i in range(len(cases))
+    )
+    requests = VpnRequest.objects.bulk_create(
+        VpnRequest(customer=customer, stage=stage, tunnel_count=count, region="us-east-1")
+        for customer, (stage, count, _) in zip(customers, cases, strict=True)
+    )
+    Tunnel.objects.bulk_create(
+        Tunnel(
+            request=request,
+            position=position,
+            outside_ip=f"203.0.113.{position}",
+            inside_cidr=f"169.254.{index}.{position * 4}/30",
+            status=status,
+        )
+        for index, (request, (_, _, statuses)) in enumerate(zip(requests, cases, strict=True))
+        for position, status in enumerate(statuses, start=1)
+    )
+    expected = {request.pk: _rule(*case) for request, case in zip(requests, cases, strict=True)}
+    annotated = with_redundancy_risk(VpnRequest.objects.all())
+    assert {r.pk: (r.redundancy_risk, r.health_rank) for r in annotated} == expected
+    # The dashboard's order and filter by health agree with it.
+    se_client.get("/")  # signed in
+    ranks = [
+        expected[pk][1]
+        for number in (1, 2, 3)
+        for pk in _page_pks(se_client, {"sort": "health", "page": number})[0]
+    ]
+    assert len(ranks) == len(cases)
+    assert ranks == sorted(ranks)
+    down_or_high = {pk for pk, (risk, _) in expected.items() if risk in ("down", "high")}
+    shown = {
+        pk
+        for number in (1, 2)
+        for pk in _page_pks(se_client, {"health": "attention", "page": number})[0]
+    }
+    assert shown == down_or_high
