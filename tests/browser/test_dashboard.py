@@ -77,3 +77,20 @@ def test_the_updated_header_reads_latest_first_with_a_downward_arrow(page, live_
     assert header.get_attribute("aria-sort") == "ascending"
     assert "▲" in page.locator("#sort-updated").evaluate(ARROW)
     assert page.get_by_role("link", name="Updated (sorted earliest first)", exact=True).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_page_keeps_the_order_and_its_poll_asks_for_it(page, live_server, login, se):
+    for index in range(30):
+        VpnRequestFactory(stage=Stage.LIVE, customer__name=f"Customer {index:02d}")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    login(se)
+    page.click("#sort-customer")
+    page.wait_for_url("**/?sort=customer")
+    assert "1\N{EN DASH}25 of 30 · page 1 of 2" in page.locator(".pagination").inner_text()
+    page.click("text=Next ›")
+    page.wait_for_url("**/?sort=customer&page=2")
+    assert "26\N{EN DASH}30 of 30 · page 2 of 2" in page.locator(".pagination").inner_text()
+    names = page.locator("tbody td[data-label=Customer]").all_inner_texts()
+    assert [name.split()[1] for name in names] == ["25", "26", "27", "28", "29"]
+    assert page.locator("#request-table").get_attribute("hx-get") == "/?sort=customer&page=2"
