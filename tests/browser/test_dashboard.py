@@ -88,7 +88,7 @@ def test_the_next_page_keeps_the_order_and_its_poll_asks_for_it(page, live_serve
     page.click("#sort-customer")
     page.wait_for_url("**/?sort=customer")
     assert "1\N{EN DASH}25 of 30 · page 1 of 2" in page.locator(".pagination").inner_text()
-    page.click("text=Next ›")
+    page.click("text=Next \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}")
     page.wait_for_url("**/?sort=customer&page=2")
     assert "26\N{EN DASH}30 of 30 · page 2 of 2" in page.locator(".pagination").inner_text()
     names = page.locator("tbody td[data-label=Customer]").all_inner_texts()
