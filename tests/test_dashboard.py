@@ -13,9 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import CustomerFactory, TunnelFactory, UserFactory, VpnRequestFactory
-from vpn.choices import Routing, Stage
+from vpn.choices import OPERATIONAL_STAGES, Routing, Stage
 from vpn.models import AwsResource, Customer, Tunnel, VpnRequest
-from vpn.selectors.requests import COLUMNS
+from vpn.selectors.requests import COLUMNS, DEFAULT_SORT
+from vpn.selectors.status import with_redundancy_risk
 
 
 def _bulk_requests(count: int) -> None:
@@ -205,7 +206,7 @@ def test_every_column_sorts_both_ways_and_keeps_the_order_in_the_url(se_client, 
     html = response.content.decode()
     # The sorted column's header reverses it; the others sort by themselves.
     assert f'href="?sort=-{column}"' in html
-    assert 'aria-sort="ascending"' in html
+    assert html.count("aria-sort=") == 1
     for other in set(COLUMNS) - {column}:
         assert f'href="?sort={other}"' in html
 
@@ -334,3 +335,210 @@ def test_export_of_10000_rows_streams_in_constant_memory(se_client):
     # margin only absorbs what the allocator and the rest of the process do meanwhile.
     assert len([q for q in queries if "vpn_vpnrequest" in q["sql"]]) == 1
     assert peak_at_10000 < peak_at_1000 * 1.5 + 1_000_000, (peak_at_1000, peak_at_10000)
+
+
+# Which way each column runs in its natural order, as the header's aria-sort says it.
+NATURAL_DIRECTION = {
+    "reference": ("ascending", "oldest first"),
+    "customer": ("ascending", "A to Z"),
+    "region": ("ascending", "A to Z"),
+    "stage": ("ascending", "intake first"),
+    "health": ("ascending", "worst first"),
+    "owner": ("ascending", "A to Z"),
+    "updated": ("descending", "latest first"),
+}
+
+
+def _header(html: str, column: str) -> str:
+    """The header cell of `column`, from its <th to its </th>."""
+    before, after = html.split(f'id="sort-{column}"', 1)
+    return before[before.rindex("<th") :] + after.split("</th>", 1)[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("column", list(COLUMNS))
+def test_the_sorted_header_says_which_way_it_runs(se_client, se, column):
+    _sortable_requests(se)
+    direction, words = NATURAL_DIRECTION[column]
+    header = _header(se_client.get("/", {"sort": column}).content.decode(), column)
+    assert f'aria-sort="{direction}"' in header
+    assert f'class="sort-link sorted {direction}"' in header  # the arrow's way
+    label = COLUMNS[column].label
+    assert f'{label} <span class="visually-hidden">(sorted {words})</span>' in header
+    # Reversed: the other way, in the column's own words.
+    other = "ascending" if direction == "descending" else "descending"
+    header = _header(se_client.get("/", {"sort": f"-{column}"}).content.decode(), column)
+    assert f'aria-sort="{other}"' in header
+    assert f"(sorted {COLUMNS[column].directions[1]})</span>" in header
+    assert f'title="Order by {COLUMNS[column].label.lower()}: {words}"' in header
+
+
+@pytest.mark.django_db
+def test_the_default_order_reads_latest_first_with_a_downward_arrow(se_client, se):
+    _sortable_requests(se)
+    html = se_client.get("/").content.decode()
+    header = _header(html, DEFAULT_SORT)
+    assert 'aria-sort="descending"' in header
+    assert "sort-link sorted descending" in header
+    assert "(sorted latest first)</span>" in header
+    assert 'title="Order by updated: earliest first"' in header  # what its link does
+    for other in set(COLUMNS) - {DEFAULT_SORT}:
+        assert "aria-sort" not in _header(html, other)
+        assert "visually-hidden" not in _header(html, other)
+
+
+# --- Pages at any depth -----------------------------------------------------------------
+
+
+def _page_pks(client, params: dict) -> tuple[list[int], object]:
+    response = client.get("/", params)
+    assert response.status_code == 200
+    return [r.pk for r in response.context["requests"]], response
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "sort", ["stage", "-stage", "updated", "-updated", "owner", "health", "-health", "customer"]
+)
+def test_every_request_is_on_exactly_one_page_in_an_order_with_ties(se_client, sort):
+    _bulk_requests(60)
+    # Every request alike in customer, stage, owner, health and update time: only the
+    # tiebreaker (the reference) orders them.
+    VpnRequest.objects.update(updated_at=timezone.now() - timedelta(hours=1))
+    Customer.objects.update(name="Same name")
+    seen = []
+    for number in (1, 2, 3):
+        pks, response = _page_pks(se_client, {"sort": sort, "page": number})
+        assert response.context["page_obj"].number == number
+        assert len(pks) == (25 if number < 3 else 10)
+        seen += pks
+    assert len(seen) == len(set(seen)) == 60
+    assert set(seen) == set(VpnRequest.objects.values_list("pk", flat=True))
+    # The pages together are the one order, ties in the reference's order.
+    assert seen == sorted(seen, reverse=sort in ("-stage", "updated", "-health"))
+
+
+@pytest.mark.django_db
+def test_pages_of_a_filtered_sorted_list_show_their_page_and_the_total(se_client):
+    _bulk_requests(55)
+    VpnRequestFactory.create_batch(3, stage=Stage.SUBMITTED)
+    by_name = list(
+        VpnRequest.objects.filter(stage=Stage.LIVE)
+        .order_by("-customer__name", "-pk")
+        .values_list("pk", flat=True)
+    )
+    params = {"stage": "live", "sort": "-customer"}
+    pks, response = _page_pks(se_client, {**params, "page": 2})
+    assert pks == by_name[25:50]
+    html = response.content.decode()
+    assert "26\N{EN DASH}50 of 55 · page 2 of 3" in html
+    assert "55 requests matching the filters" in html
+    # Previous, next, first and last keep the filters and the order.
+    for number in (1, 3):
+        assert f'href="?stage=live&amp;sort=-customer&amp;page={number}"' in html
+    # The headers keep the filters and start again at the first page.
+    assert 'href="?stage=live&amp;sort=customer"' in html
+    # Past the end: the last page, with its rows.
+    pks, response = _page_pks(se_client, {**params, "page": 99})
+    assert response.context["page_obj"].number == 3
+    assert pks == by_name[50:]
+    assert "51\N{EN DASH}55 of 55 · page 3 of 3" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_poll_of_a_page_asks_for_that_page_and_gets_its_rows(se_client):
+    _bulk_requests(30)
+    params = {"stage": "live", "sort": "customer", "page": "2"}
+    pks, response = _page_pks(se_client, params)
+    html = response.content.decode()
+    assert 'hx-get="/?stage=live&amp;sort=customer&amp;page=2"' in html
+    polled = se_client.get("/", params, headers={"HX-Request": "true"})
+    assert [r.pk for r in polled.context["requests"]] == pks
+    assert len(pks) == 5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sort", [DEFAULT_SORT, "customer", "-health", "owner"])
+def test_a_deep_page_skips_over_the_keys_alone(se_client, sort):
+    _bulk_requests(80)
+    with CaptureQueriesContext(connection) as queries:
+        pks, response = _page_pks(se_client, {"sort": sort, "page": 4})
+    assert response.context["page_obj"].number == 4
+    assert len(pks) == 5
+    # The query that skips the first 75 rows reads their keys, and nothing of the tunnels
+    # unless the order needs them; the rows shown are then read by their keys.
+    skipping = [q["sql"] for q in queries if "OFFSET 75" in q["sql"]]
+    assert len(skipping) == 1
+    assert skipping[0].startswith('SELECT "vpn_vpnrequest"."id" AS "pk" FROM ')
+    assert ("vpn_tunnel" in skipping[0]) == sort.endswith("health")
+    # The total (and the navigation's counts) neither order nor look at the tunnels.
+    counting = [q["sql"] for q in queries if "COUNT(*)" in q["sql"]]
+    assert counting
+    assert not [sql for sql in counting if "vpn_tunnel" in sql or "ORDER BY" in sql]
+
+
+@pytest.mark.django_db
+def test_a_deep_page_costs_the_queries_of_the_first(se_client):
+    _bulk_requests(80)
+    for sort in ("health", "owner"):
+        first = _queries(se_client, f"/?sort={sort}")
+        assert _queries(se_client, f"/?sort={sort}&page=4") == first
+
+
+def _rule(stage: str, tunnel_count: int, statuses: tuple[str, ...]) -> tuple[str, int]:
+    """The redundancy risk and health rank, as the spec words them."""
+    if stage not in OPERATIONAL_STAGES:
+        return "", 3
+    up = sum(status == "UP" for status in statuses[:tunnel_count])
+    if up == 0:
+        return ("", 3) if stage == Stage.AWAITING_CUSTOMER else ("down", 0)
+    if tunnel_count == 1 or up < tunnel_count:
+        return "high", 1
+    return "low", 2
+
+
+@pytest.mark.django_db
+def test_the_health_order_and_filter_follow_the_rule_in_every_case(se_client):
+    cases = [
+        (stage, count, statuses)
+        for stage in (*OPERATIONAL_STAGES, Stage.SUBMITTED, Stage.DECOMMISSIONED)
+        for count in (1, 2)
+        for statuses in ((), ("UP",), ("DOWN",), ("UP", "UP"), ("UP", "DOWN"), ("DOWN", "UP"))
+    ]
+    customers = Customer.objects.bulk_create(
+        Customer(name=f"Case {i}", org_id=f"case-{i}") for i in range(len(cases))
+    )
+    requests = VpnRequest.objects.bulk_create(
+        VpnRequest(customer=customer, stage=stage, tunnel_count=count, region="us-east-1")
+        for customer, (stage, count, _) in zip(customers, cases, strict=True)
+    )
+    Tunnel.objects.bulk_create(
+        Tunnel(
+            request=request,
+            position=position,
+            outside_ip=f"203.0.113.{position}",
+            inside_cidr=f"169.254.{index}.{position * 4}/30",
+            status=status,
+        )
+        for index, (request, (_, _, statuses)) in enumerate(zip(requests, cases, strict=True))
+        for position, status in enumerate(statuses, start=1)
+    )
+    expected = {request.pk: _rule(*case) for request, case in zip(requests, cases, strict=True)}
+    annotated = with_redundancy_risk(VpnRequest.objects.all())
+    assert {r.pk: (r.redundancy_risk, r.health_rank) for r in annotated} == expected
+    # The dashboard's order and filter by health agree with it.
+    se_client.get("/")  # signed in
+    ranks = [
+        expected[pk][1]
+        for number in (1, 2, 3)
+        for pk in _page_pks(se_client, {"sort": "health", "page": number})[0]
+    ]
+    assert len(ranks) == len(cases)
+    assert ranks == sorted(ranks)
+    down_or_high = {pk for pk, (risk, _) in expected.items() if risk in ("down", "high")}
+    shown = {
+        pk
+        for number in (1, 2)
+        for pk in _page_pks(se_client, {"health": "attention", "page": number})[0]
+    }
+    assert shown == down_or_high

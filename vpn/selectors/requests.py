@@ -2,7 +2,7 @@
 history and timeline, and which of its actions the page offers to whom."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -90,6 +90,12 @@ class Column:
     order_by: tuple[str, ...]
     directions: tuple[str, str] = ("A to Z", "Z to A")
     hide_small: bool = False  # left out of the cards of the narrow layout
+
+    def aria_sort(self, *, reverse: bool) -> str:
+        """Which way the column runs when sorted (reversed or not), in ARIA's words:
+        "latest first" by date runs down, "A to Z" runs up."""
+        descending = self.order_by[0].startswith("-") != reverse
+        return "descending" if descending else "ascending"
 
 
 # The dashboard's columns, in order; each sorts (`?sort=KEY`, or `-KEY` reversed).
@@ -225,7 +231,10 @@ class RequestFilter(django_filters.FilterSet):
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Customer, org ID, VPN-00042, IP, CIDR or AWS id",
+                # Short enough for a phone's width; the title says all it looks in.
+                "placeholder": "Customer, VPN-00042, IP or AWS id",
+                "title": "Search by customer name, org ID or contact, reference (VPN-00042), "
+                "IP address or CIDR, or AWS resource id",
             }
         ),
     )
@@ -315,6 +324,25 @@ def request_filter(*, params, user=None) -> RequestFilter:
     """The dashboard's filters over every request, from a query string."""
     http_request = SimpleNamespace(user=user)
     return RequestFilter(data=params, queryset=_dashboard_rows(), request=http_request)
+
+
+def request_keys(requests: QuerySet[VpnRequest]) -> QuerySet:
+    """A filtered, ordered dashboard list as its primary keys alone: what its pages are
+    counted and cut from.
+
+    A page deep in the list skips thousands of rows. Skipped over the full rows, the
+    database would join their customers and owners and run their tunnels' subqueries for
+    every skipped row; over the keys it computes only what the filters and the order
+    need (the count needs neither the order nor the rows' annotations).
+    """
+    return requests.prefetch_related(None).values_list("pk", flat=True)
+
+
+def request_rows(*, pks: Sequence[int]) -> list[VpnRequest]:
+    """The dashboard rows (with what a row shows) of the requests `pks`, in that order;
+    one that has gone meanwhile is left out."""
+    rows = _dashboard_rows().in_bulk(list(pks))
+    return [rows[pk] for pk in pks if pk in rows]
 
 
 # The CSV export's columns: header, and the value (or the column it is read from).

@@ -11,7 +11,7 @@ from django.db.models import (
     CharField,
     Count,
     Exists,
-    F,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
@@ -42,6 +42,8 @@ def with_redundancy_risk(requests: QuerySet[VpnRequest]) -> QuerySet[VpnRequest]
     """Annotate each request with `tunnels_up` (monitored tunnels up), `redundancy_risk`
     (low, high, down; "" outside the operational stages, and while a request waits for
     its customer with no tunnel up yet) and `health_rank` (0 for down ... 3 for none)."""
+    # One row per request with a monitored tunnel up, none without: the subqueries
+    # below are NULL when no monitored tunnel is up.
     up = (
         Tunnel.objects.filter(
             request=OuterRef("pk"), status=TunnelStatus.UP, position__lte=OuterRef("tunnel_count")
@@ -49,25 +51,42 @@ def with_redundancy_risk(requests: QuerySet[VpnRequest]) -> QuerySet[VpnRequest]
         .order_by()
         .values("request")
         .annotate(count=Count("pk"))
-        .values("count")
     )
-    return requests.annotate(tunnels_up=Coalesce(Subquery(up), 0)).annotate(
+    # Tunnels are numbered 1 and 2, and a request has one or two: one up is high risk
+    # (all of one, or half of two), two up is low risk, and the rank is the count up.
+    # Each expression names its subquery once, so that ordering or filtering by it runs
+    # the subquery once per request (a CASE testing it several times would run it as
+    # many times, for every request of the list).
+    risk_when_up = up.annotate(
+        risk=Case(
+            When(count__gte=2, then=Value(RedundancyRisk.LOW.value)),
+            default=Value(RedundancyRisk.HIGH.value),
+            output_field=CharField(),
+        )
+    ).values("risk")
+    none_up = Q(stage=Stage.AWAITING_CUSTOMER)  # not configured yet: nothing lost
+    operational = Q(stage__in=OPERATIONAL_STAGES)
+    return requests.annotate(
+        tunnels_up=Coalesce(Subquery(up.values("count")), 0),
         redundancy_risk=Case(
-            When(~Q(stage__in=OPERATIONAL_STAGES), then=Value("")),
-            When(tunnels_up=0, stage=Stage.AWAITING_CUSTOMER, then=Value("")),
-            When(tunnels_up=0, then=Value(RedundancyRisk.DOWN.value)),
-            When(
-                Q(tunnel_count=1) | Q(tunnels_up__lt=F("tunnel_count")),
-                then=Value(RedundancyRisk.HIGH.value),
+            When(~operational, then=Value("")),
+            default=Coalesce(
+                Subquery(risk_when_up),
+                Case(
+                    When(none_up, then=Value("")),
+                    default=Value(RedundancyRisk.DOWN.value),
+                    output_field=CharField(),
+                ),
             ),
-            default=Value(RedundancyRisk.LOW.value),
             output_field=CharField(),
         ),
         health_rank=Case(
-            When(redundancy_risk=RedundancyRisk.DOWN, then=Value(0)),
-            When(redundancy_risk=RedundancyRisk.HIGH, then=Value(1)),
-            When(redundancy_risk=RedundancyRisk.LOW, then=Value(2)),
-            default=Value(3),
+            When(~operational, then=Value(3)),
+            default=Coalesce(
+                Subquery(up.values("count")),
+                Case(When(none_up, then=Value(3)), default=Value(0)),
+            ),
+            output_field=IntegerField(),
         ),
     )
 

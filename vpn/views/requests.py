@@ -63,9 +63,12 @@ class DashboardView(RoleRequiredMixin, ListView):
         return self.filterset.qs
 
     def paginate_queryset(self, queryset, page_size):
-        """Show the last page for a page number past the end, rather than an error."""
-        paginator = self.get_paginator(queryset, page_size)
+        """Count and cut the page from the list's keys, then load that page's rows alone
+        (a deep page costs what the first does). A page number past the end shows the
+        last page, rather than an error."""
+        paginator = self.get_paginator(request_selectors.request_keys(queryset), page_size)
         page = paginator.get_page(self.request.GET.get("page"))
+        page.object_list = request_selectors.request_rows(pks=list(page.object_list))
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
@@ -87,18 +90,24 @@ class DashboardView(RoleRequiredMixin, ListView):
 
 
 def _sort_headers(query, sort: str) -> list[dict]:
-    """Each column's header: its link sorts by it, or reverses the order it already has."""
+    """Each column's header: its link sorts by it, or reverses the order it already has;
+    the sorted one says which way it runs (`sorted`, ARIA's word, and `sorted_words`)."""
     headers = []
     for key, column in request_selectors.COLUMNS.items():
         linked = query.copy()
         linked["sort"] = f"-{key}" if sort == key else key
+        is_sorted = sort in (key, f"-{key}")
+        reverse = sort.startswith("-")
         headers.append(
             {
                 "key": key,
                 "label": column.label,
                 "hide_small": column.hide_small,
                 "url": f"?{linked.urlencode()}",
-                "sorted": "ascending" if sort == key else "descending" if sort == f"-{key}" else "",
+                "sorted": column.aria_sort(reverse=reverse) if is_sorted else "",
+                "sorted_words": column.directions[reverse] if is_sorted else "",
+                # What the link does: the natural order, or its reverse once in it.
+                "link_words": column.directions[sort == key],
             }
         )
     return headers
