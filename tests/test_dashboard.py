@@ -77,6 +77,13 @@ def test_rows_show_customer_region_stage_tunnels_and_owner(se_client, se):
 
 
 @pytest.mark.django_db
+def test_a_region_nobody_has_chosen_yet_says_so(se_client):
+    VpnRequestFactory(stage=Stage.DRAFT, region="", customer__name="Margie")
+    html = se_client.get("/").content.decode()
+    assert '<td class="hide-sm" data-label="Region">not chosen yet</td>' in html
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
