@@ -237,7 +237,12 @@ def test_failing_region_keeps_its_status_and_others_refresh(aws_sandbox, setting
     aws_sandbox.control(
         "POST",
         "/_sandbox/faults",
-        {"action": "DescribeVpnConnections", "error": "server", "region": "eu-west-1"},
+        {
+            "action": "DescribeVpnConnections",
+            "error": "server",
+            "region": "eu-west-1",
+            "count": 1,
+        },
     )
     before = describe_calls(aws_sandbox)
 
