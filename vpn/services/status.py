@@ -1,12 +1,20 @@
 """Tunnel status: the refresh that reads AWS's telemetry, and the alerts it gives rise to.
 
-`status_refresh` asks AWS once per region for every VPN connection the portal tagged
-(`DescribeVpnConnections` filtered by the portal's tag: never one call per request),
-matches tunnels by their AWS outside IP, writes only what changed (in bulk, with one
-`TunnelStatusChange` row per change of status), moves each request to the stage its
-tunnels imply (live, degraded, down) and then weighs the pending changes for alerts.
-Per region it also reads what newly up tunnels negotiated and diagnoses the tunnels in
+`status_refresh` asks AWS once per (account, region) pair for every VPN connection the
+portal tagged (`DescribeVpnConnections` filtered by the portal's tag: never one call per
+request), matches tunnels by their AWS outside IP, writes only what changed (in bulk,
+with one `TunnelStatusChange` row per change of status), moves each request to the stage
+its tunnels imply (live, degraded, down) and then weighs the pending changes for alerts.
+Per pair it also reads what newly up tunnels negotiated and diagnoses the tunnels in
 trouble (`vpn.services.diagnosis`: calls for those tunnels only, counted apart).
+
+The pairs are read at once: their describe calls run in a bounded pool of threads
+(`STATUS_REFRESH_CONCURRENCY`), each acting in its pair's account, and nothing else runs
+there. The database work stays in the caller's thread (and its transaction): each pair's
+answer is applied there as it arrives, then its tunnel details are read, so one slow pair
+delays neither the others' calls nor their writes. A pair that fails, or is still silent
+`STATUS_REFRESH_TIMEOUT_SECONDS` after the start, is recorded as failed on the run; the
+others are refreshed all the same.
 
 Alerts are per request and per change of its health, never per tunnel: each recipient
 (the owning engineer, the customer's contact) gets one email when the request becomes
@@ -87,9 +95,10 @@ def status_refresh(
 ) -> StatusRefresh:
     """Refresh the telemetry of every watched VPN (in `regions`, if given) and record the run.
 
-    Each (account, region) pair is read once, acting in that account. A pair whose call
-    fails keeps its tunnels' last known status; the error is kept on the run (and shown on
-    the pages) and the other pairs are refreshed all the same.
+    Each (account, region) pair is read once, acting in that account, all pairs at once
+    (`_pairs_described`). A pair whose call fails or times out keeps its tunnels' last
+    known status; the error is kept on the run (and shown on the pages) and the other
+    pairs are refreshed all the same.
     """
     started = timezone.now()
     by_pair = _watched(regions)
@@ -177,13 +186,14 @@ def _pairs_described(
     except TimeoutError:
         seconds = settings.STATUS_REFRESH_TIMEOUT_SECONDS
         for future, pair in futures.items():
-            if future.running():
-                yield pair, PairUnanswered(f"AWS did not answer within {seconds} s.", asked=True)
-            else:
-                # Every worker was waiting for a pair that did not answer.
-                yield pair, PairUnanswered(
-                    f"Not read: the refresh's {seconds} s ran out before its turn.", asked=False
-                )
+            # A pair not yet running never had its turn: every thread was taken.
+            asked = future.running()
+            message = (
+                f"AWS did not answer within {seconds} s."
+                if asked
+                else f"Not read: the refresh's {seconds} s ran out before its turn."
+            )
+            yield pair, PairUnanswered(message, asked=asked)
     finally:
         # Never wait for a call that was given up (nor start one that did not begin).
         pool.shutdown(wait=False, cancel_futures=True)
