@@ -11,12 +11,14 @@
   (``GetActiveVpnTunnelStatus``), or go back to what its options prescribe.
 * ``GET`` and ``POST /_sandbox/state-delay`` ``{"seconds": S}``: how long resources stay
   in their transitional states, from now on.
-* ``POST /_sandbox/faults``, ``GET`` and ``DELETE`` on the same path: fault injection rules.
+* ``POST /_sandbox/faults``, ``GET`` and ``DELETE`` on the same path: fault injection
+  rules (optionally for one ``region`` or ``account``).
 * ``POST /_sandbox/reset``: forget everything (moto's backends and the sandbox's state).
 * ``GET /_sandbox/stats``: calls per action and injected faults.
-* ``POST /_sandbox/hold`` ``{"after_calls": N}``, ``GET`` (``?wait=S`` to wait until an
-  answer is held) and ``DELETE``: hold back the answer of the Nth AWS call from now (it
-  takes effect; its caller never hears), for crash tests.
+* ``POST /_sandbox/hold`` ``{"after_calls": N, "action"?, "region"?, "account"?}``,
+  ``GET`` (``?wait=S`` to wait until an answer is held) and ``DELETE``: hold back the
+  answer of the Nth AWS call from now (of that action, region and account, if given): it
+  takes effect; its caller hears nothing until the release (crash tests, a slow region).
 * ``POST /_sandbox/tunnel-hold`` ``{"vpn_connection_id", "outside_ip", "held": true}``:
   hold a tunnel DOWN whatever its status (a customer's device without the new key), or
   (``false``) let it report its own status again.
@@ -33,7 +35,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from sandbox.faults import parse_rule
+from sandbox.faults import call_scope, parse_rule
 from sandbox.state import SandboxState
 from sandbox.tunnel_logs import CAUSES
 from sandbox.vpn import NEGOTIATED_FIELDS
@@ -313,11 +315,20 @@ class ControlApi:
         return _json(self.state.stats.snapshot())
 
     def hold_arm(self, request: Request) -> Response:
-        """Hold the answer of the Nth AWS call from now."""
-        after_calls = _body(request).get("after_calls")
+        """Hold the answer of the Nth AWS call from now (of an action, region or account,
+        if given)."""
+        payload = _body(request)
+        after_calls = payload.get("after_calls")
         if isinstance(after_calls, bool) or not isinstance(after_calls, int) or after_calls < 1:
             raise ControlError(400, "after_calls must be a whole number of at least 1")
-        self.state.hold.arm(after_calls)
+        action = payload.get("action")
+        if action is not None and (not isinstance(action, str) or not action):
+            raise ControlError(400, "'action' must be an API action name")
+        try:
+            scope = call_scope(payload)
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
+        self.state.hold.arm(after_calls, action=action, **scope)
         return _json(self.state.hold.status())
 
     def hold_status(self, request: Request) -> Response:

@@ -3,7 +3,8 @@
 Tests and demos need to see how the portal copes with throttling, AWS-side failures and
 used-up quotas.
 A fault rule names an action (or ``*``), the kind of error, a rate and optionally how
-many times it may fire. Statistics count every API call and every injected fault.
+many times it may fire, and the region or account it is limited to. Statistics count
+every API call and every injected fault.
 """
 
 from collections import Counter, defaultdict
@@ -39,11 +40,17 @@ class FaultRule:
     error: str
     rate: float = 1.0
     count: int | None = None  # how many more times it may fire; None for no limit
+    region: str | None = None  # None: every region
+    account: str | None = None  # None: every account
     _accumulated: float = 0.0
 
-    def matches(self, action: str) -> bool:
-        """Whether this rule applies to calls of ``action``."""
-        return self.action in ("*", action)
+    def matches(self, action: str, region: str = "-", account: str = "-") -> bool:
+        """Whether this rule applies to a call of ``action`` in ``region`` and ``account``."""
+        return (
+            self.action in ("*", action)
+            and self.region in (None, region)
+            and self.account in (None, account)
+        )
 
     def fires(self) -> bool:
         """Account for one matching call; true if this call gets the error."""
@@ -59,7 +66,14 @@ class FaultRule:
 
     def describe(self) -> dict[str, Any]:
         """The rule as the control API shows it."""
-        return {"action": self.action, "error": self.error, "rate": self.rate, "count": self.count}
+        return {
+            "action": self.action,
+            "error": self.error,
+            "rate": self.rate,
+            "count": self.count,
+            "region": self.region,
+            "account": self.account,
+        }
 
 
 def parse_rule(payload: Any) -> FaultRule:
@@ -78,7 +92,20 @@ def parse_rule(payload: Any) -> FaultRule:
     count = payload.get("count")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
         raise ValueError("'count' must be a non-negative integer")
-    return FaultRule(action=action, error=error, rate=float(rate), count=count)
+    scope = call_scope(payload)
+    return FaultRule(action=action, error=error, rate=float(rate), count=count, **scope)
+
+
+def call_scope(payload: dict) -> dict[str, str | None]:
+    """The optional ``region`` and ``account`` a rule or a hold is limited to, or raise
+    ``ValueError``."""
+    scope = {}
+    for name in ("region", "account"):
+        value = payload.get(name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ValueError(f"'{name}' must be a non-empty string")
+        scope[name] = value
+    return scope
 
 
 class FaultInjector:
@@ -95,10 +122,12 @@ class FaultInjector:
         """Remove every rule."""
         self.rules.clear()
 
-    def pick(self, action: str) -> tuple[str, ApiError] | None:
+    def pick(
+        self, action: str, region: str = "-", account: str = "-"
+    ) -> tuple[str, ApiError] | None:
         """The fault to answer this call with, as (kind, error), or None to let it through."""
         for rule in self.rules:
-            if rule.matches(action) and rule.fires():
+            if rule.matches(action, region, account) and rule.fires():
                 return rule.error, FAULT_KINDS[rule.error](action)
         return None
 

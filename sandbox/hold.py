@@ -3,6 +3,10 @@
 For crash tests: a test arms the hold, lets a worker run until the sandbox holds an
 answer, kills the worker there, and releases the hold. The resource then exists in the
 sandbox while the portal never learnt its id: exactly the window a crash leaves.
+
+The hold may count only the calls of one action, region or account: a test then holds
+one call among several made at once (one region's read of a status refresh, a slow AWS
+region) whichever order they arrive in, and sees the others answered meanwhile.
 """
 
 import threading
@@ -19,23 +23,36 @@ class CallHold:
         self._released = threading.Event()
         self._held = threading.Event()
         self._after: int | None = None
+        self._scope: dict[str, str | None] = {}
         self._calls = 0
         self._log: list[str] = []
         self.held_action: str | None = None
 
-    def arm(self, after_calls: int) -> None:
-        """Hold the answer of the `after_calls`-th call from now."""
+    def arm(
+        self,
+        after_calls: int,
+        *,
+        action: str | None = None,
+        region: str | None = None,
+        account: str | None = None,
+    ) -> None:
+        """Hold the answer of the `after_calls`-th call from now (counting only the calls
+        of `action`, `region` and `account` where given)."""
         with self._lock:
             self._released.set()  # let any earlier held answer go
             self._released = threading.Event()
             self._held.clear()
             self._after, self._calls, self.held_action = after_calls, 0, None
+            self._scope = {"action": action, "region": region, "account": account}
             self._log = []
 
-    def counts(self, action: str) -> bool:
+    def counts(self, action: str, region: str = "-", account: str = "-") -> bool:
         """Count a call that took effect; True if its answer is to be held."""
         with self._lock:
             if self._after is None:
+                return False
+            call = {"action": action, "region": region, "account": account}
+            if any(wanted not in (None, call[name]) for name, wanted in self._scope.items()):
                 return False
             self._calls += 1
             self._log.append(action)
@@ -66,6 +83,7 @@ class CallHold:
             return {
                 "armed": self._after is not None,
                 "after_calls": self._after,
+                **self._scope,
                 "calls": self._calls,
                 "held": self.held_action,
                 "log": list(self._log),

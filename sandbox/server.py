@@ -52,6 +52,7 @@ class ApiCall:
     region: str
     dry_run: bool
     json_protocol: bool = False  # CloudWatch Logs; EC2 speaks the query protocol
+    account: str = "-"  # the account the caller's keys act in
 
     @classmethod
     def from_environ(cls, environ: dict[str, Any]) -> "ApiCall":
@@ -67,10 +68,18 @@ class ApiCall:
         if not action:
             # JSON protocols name the action in a header ("Service.Action").
             action = target.rpartition(".")[2] or "-"
-        match = _CREDENTIAL_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        match = _CREDENTIAL_REGION.search(authorization)
         region = match.group(1) if match else "-"
+        key = _CREDENTIAL_KEY.search(authorization)
         dry_run = params.get("DryRun", ["false"])[0].lower() == "true"
-        return cls(action=action, region=region, dry_run=dry_run, json_protocol=bool(target))
+        return cls(
+            action=action,
+            region=region,
+            dry_run=dry_run,
+            json_protocol=bool(target),
+            account=account_of(key.group(1)) if key else "-",
+        )
 
 
 class SandboxApp:
@@ -152,7 +161,7 @@ class SandboxApp:
                 if hasattr(app_iter, "close"):
                     app_iter.close()
             status = captured.get("status", 0)
-            held = status < 400 and self.state.hold.counts(call.action)
+            held = status < 400 and self.state.hold.counts(call.action, call.region, call.account)
         elapsed = (time.perf_counter() - started) * 1000
         log.info("%s %s %s %.1f ms%s", call.action, call.region, status, elapsed, " (held)" * held)
         return body, held
@@ -161,12 +170,10 @@ class SandboxApp:
         self, call: ApiCall, environ: dict[str, Any], start_response: Callable
     ) -> tuple[Iterable[bytes], int]:
         """Answer GetServiceQuota from the sandbox's own values, in the caller's account."""
-        match = _CREDENTIAL_KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
-        account = account_of(match.group(1) if match else "")
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         try:
             payload, status = (
-                self.state.quotas.answer(account=account, region=call.region, body=body),
+                self.state.quotas.answer(account=call.account, region=call.region, body=body),
                 200,
             )
         except ApiError as error:
@@ -176,7 +183,7 @@ class SandboxApp:
 
     def _refusal(self, call: ApiCall) -> ApiError | None:
         """The error to answer instead of running the call, if any."""
-        fault = self.state.faults.pick(call.action)
+        fault = self.state.faults.pick(call.action, call.region, call.account)
         if fault is not None:
             kind, error = fault
             self.state.stats.record_fault(call.action, kind)

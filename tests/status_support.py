@@ -13,7 +13,7 @@ from django.conf import settings
 from tests.factories import VpnRequestFactory
 from vpn import aws
 from vpn.choices import AwsResourceRole, Routing, Stage
-from vpn.models import AwsResource, TunnelStatusChange, VpnRequest
+from vpn.models import AwsAccount, AwsResource, TunnelStatusChange, VpnRequest
 from vpn.services.provisioning import tunnels_record
 from vpn.services.status import status_refresh
 from vpn.tunnel_profile import tunnel_profile
@@ -33,6 +33,7 @@ def live_vpn(
     stage: str = Stage.AWAITING_CUSTOMER,
     contact_email: str = "noc@customer.example",
     as_provisioned: bool = False,
+    account: AwsAccount | None = None,
     **request_fields,
 ) -> VpnRequest:
     """A request in `stage` whose VPN connection exists in the sandbox, tunnels recorded.
@@ -40,7 +41,8 @@ def live_vpn(
     Its telemetry starts as the sandbox's does for a new connection: both tunnels DOWN.
     `as_provisioned` gives the tunnels the options provisioning gives them (the pack's
     profile, lifecycle control, IKE and BGP logs to the region's log group); otherwise
-    they have AWS's defaults.
+    they have AWS's defaults. With `account`, the request is placed in that account and
+    its resources are made there (through the portal's own client, acting in it).
     """
     ip = request_fields.pop("customer_gateway_ip", None) or (
         f"192.0.2.{next(_CUSTOMER_GATEWAY_HOSTS)}"
@@ -52,50 +54,54 @@ def live_vpn(
         owner=owner,
         customer_gateway_ip=ip,
         customer__contact_email=contact_email,
+        account=account,
         **request_fields,
     )
-    ec2 = sandbox.ec2(region)
-    customer_gateway = ec2.create_customer_gateway(
-        Type="ipsec.1",
-        PublicIp=ip,
-        BgpAsn=65000,
-        TagSpecifications=_tagged("customer-gateway", request, AwsResourceRole.CUSTOMER_GATEWAY),
-    )["CustomerGateway"]
-    vpn_gateway = ec2.create_vpn_gateway(
-        Type="ipsec.1",
-        TagSpecifications=_tagged("vpn-gateway", request, AwsResourceRole.VPN_GATEWAY),
-    )["VpnGateway"]
-    options = {"StaticRoutesOnly": request.routing == Routing.STATIC}
-    if as_provisioned:
-        arn = aws.log_group_ensure(
-            region,
-            name=settings.TUNNEL_LOG_GROUP,
-            retention_days=settings.TUNNEL_LOG_RETENTION_DAYS,
+    with aws.acting_for(account):
+        ec2 = sandbox.ec2(region) if account is None else aws.ec2(region)
+        customer_gateway = ec2.create_customer_gateway(
+            Type="ipsec.1",
+            PublicIp=ip,
+            BgpAsn=65000,
+            TagSpecifications=_tagged(
+                "customer-gateway", request, AwsResourceRole.CUSTOMER_GATEWAY
+            ),
+        )["CustomerGateway"]
+        vpn_gateway = ec2.create_vpn_gateway(
+            Type="ipsec.1",
+            TagSpecifications=_tagged("vpn-gateway", request, AwsResourceRole.VPN_GATEWAY),
+        )["VpnGateway"]
+        options = {"StaticRoutesOnly": request.routing == Routing.STATIC}
+        if as_provisioned:
+            arn = aws.log_group_ensure(
+                region,
+                name=settings.TUNNEL_LOG_GROUP,
+                retention_days=settings.TUNNEL_LOG_RETENTION_DAYS,
+            )
+            tunnel_options = tunnel_profile(request.ike_version).aws_options(
+                inside_cidr="", psk="", log_group_arn=arn
+            )
+            # The sandbox picks the inside CIDRs and keys, as AWS would.
+            del tunnel_options["TunnelInsideCidr"], tunnel_options["PreSharedKey"]
+            options["TunnelOptions"] = [tunnel_options, tunnel_options]
+        connection_id = ec2.create_vpn_connection(
+            Type="ipsec.1",
+            CustomerGatewayId=customer_gateway["CustomerGatewayId"],
+            VpnGatewayId=vpn_gateway["VpnGatewayId"],
+            Options=options,
+            TagSpecifications=_tagged("vpn-connection", request, AwsResourceRole.VPN_CONNECTION),
+        )["VpnConnection"]["VpnConnectionId"]
+        AwsResource.objects.create(
+            request=request,
+            role=AwsResourceRole.VPN_CONNECTION,
+            resource_id=connection_id,
+            region=region,
+            state="available",
         )
-        tunnel_options = tunnel_profile(request.ike_version).aws_options(
-            inside_cidr="", psk="", log_group_arn=arn
-        )
-        # The sandbox picks the inside CIDRs and keys, as AWS would.
-        del tunnel_options["TunnelInsideCidr"], tunnel_options["PreSharedKey"]
-        options["TunnelOptions"] = [tunnel_options, tunnel_options]
-    connection_id = ec2.create_vpn_connection(
-        Type="ipsec.1",
-        CustomerGatewayId=customer_gateway["CustomerGatewayId"],
-        VpnGatewayId=vpn_gateway["VpnGatewayId"],
-        Options=options,
-        TagSpecifications=_tagged("vpn-connection", request, AwsResourceRole.VPN_CONNECTION),
-    )["VpnConnection"]["VpnConnectionId"]
-    AwsResource.objects.create(
-        request=request,
-        role=AwsResourceRole.VPN_CONNECTION,
-        resource_id=connection_id,
-        region=region,
-        state="available",
-    )
-    # Read back through the portal's own door to AWS, as provisioning does.
-    (connection,) = aws.vpn_connections_describe(region, ids=[connection_id])
-    # The tests' sandbox has no state delay: a new connection is available at once.
-    assert connection.state == "available", connection.state
+        # Read back through the portal's own door to AWS, as provisioning does.
+        (connection,) = aws.vpn_connections_describe(region, ids=[connection_id])
+        # The tests' sandbox has no state delay: a new connection is available at once.
+        assert connection.state == "available", connection.state
     tunnels_record(request=request, connection=connection)
     return request
 

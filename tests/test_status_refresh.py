@@ -233,11 +233,16 @@ def test_failing_region_keeps_its_status_and_others_refresh(aws_sandbox, setting
     status_refresh()
     flip(aws_sandbox, east, 1, "UP")
     flip(aws_sandbox, west, 1, "UP")
-    # Regions are asked in alphabetical order: the first call (eu-west-1) fails.
+    # The regions are read at once: the fault names the one that fails.
     aws_sandbox.control(
         "POST",
         "/_sandbox/faults",
-        {"action": "DescribeVpnConnections", "error": "server", "rate": 1.0, "count": 1},
+        {
+            "action": "DescribeVpnConnections",
+            "error": "server",
+            "region": "eu-west-1",
+            "count": 1,
+        },
     )
     before = describe_calls(aws_sandbox)
 

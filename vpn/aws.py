@@ -8,13 +8,14 @@ re-run after a crash finds what already exists instead of creating it twice.
 
 Accounts: the keys of settings reach the default account; another account (a
 `vpn.models.AwsAccount`) is reached by assuming its role with its external id, and its
-credentials are cached until shortly before they expire. Which account a call acts in is
-set by `acting_for(account)` around the calls made for one request (or one account's
-status read), rather than passed to each of the functions below: those functions already
-take the region first, and threading a second argument through every one of them and
-every caller would touch each AWS call site for no gain in clarity. The services that act
-for a request enter `acting_for` in one place each (their entry point), and
-tests/sandbox/test_accounts.py proves that status, changes, maintenance and
+credentials are cached until shortly before they expire. The cache and the clients are
+safe to use from several threads (the status refresh reads its pairs in a pool). Which
+account a call acts in is set by `acting_for(account)` around the calls made for one
+request (or one account's status read), rather than passed to each of the functions
+below: those functions already take the region first, and threading a second argument
+through every one of them and every caller would touch each AWS call site for no gain in
+clarity. The services that act for a request enter `acting_for` in one place each (their
+entry point), and tests/sandbox/test_accounts.py proves that status, changes, maintenance and
 decommissioning act in the request's account.
 """
 
@@ -107,6 +108,8 @@ class _Keys:
 
 
 _assumed: dict[str, _Keys] = {}
+# Held across AssumeRole itself: threads wanting the same account's keys at once assume
+# its role once, not once each.
 _assumed_lock = threading.Lock()
 
 
@@ -167,16 +170,24 @@ def credentials_forget() -> None:
         _assumed.clear()
 
 
+# Clients are safe to share between threads, but building one is not: a boto3 session
+# (the default one included) must not be used by two threads at once, and two threads
+# missing the cache together would each build the client. So clients are built one at a
+# time, each from a session of its own.
+_clients_lock = threading.Lock()
+
+
 def _client(service: str, region: str, keys: _Keys):
     """The shared client of `service` in `region` with `keys`, for the settings of now."""
-    return _client_built(
-        service,
-        region,
-        keys,
-        settings.AWS_ENDPOINT_URL,
-        settings.AWS_RETRY_MODE,
-        settings.AWS_MAX_ATTEMPTS,
-    )
+    with _clients_lock:
+        return _client_built(
+            service,
+            region,
+            keys,
+            settings.AWS_ENDPOINT_URL,
+            settings.AWS_RETRY_MODE,
+            settings.AWS_MAX_ATTEMPTS,
+        )
 
 
 # Bounded: renewed credentials make new clients, and the old ones must not pile up.
@@ -189,7 +200,7 @@ def _client_built(
     retry_mode: str,
     max_attempts: int,
 ):
-    return boto3.client(
+    return boto3.session.Session().client(
         service,
         region_name=region,
         endpoint_url=endpoint_url,

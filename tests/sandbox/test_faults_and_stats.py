@@ -97,11 +97,42 @@ def test_rules_are_listed_and_cleared(ec2, control_api):
     status, body = control_api("GET", "/_sandbox/faults")
     assert status == 200
     assert body["rules"] == [
-        {"action": "DescribeVpcs", "error": "server", "rate": 1.0, "count": None}
+        {
+            "action": "DescribeVpcs",
+            "error": "server",
+            "rate": 1.0,
+            "count": None,
+            "region": None,
+            "account": None,
+        }
     ]
     status, body = control_api("DELETE", "/_sandbox/faults")
     assert status == 200 and body == {"rules": []}
     ec2.describe_vpcs()
+
+
+def test_a_rule_can_name_a_region_and_an_account(sandbox_url, ec2, ec2_client_for, control_api):
+    control_api(
+        "POST",
+        "/_sandbox/faults",
+        {"action": "DescribeVpcs", "error": "server", "region": "eu-west-1"},
+    )
+    ec2.describe_vpcs()  # us-east-1: through
+    west = ec2_client_for(sandbox_url, "eu-west-1", config=Config(retries={"max_attempts": 0}))
+    with pytest.raises(ClientError) as excinfo:
+        west.describe_vpcs()
+    assert excinfo.value.response["Error"]["Code"] == "InternalError"
+
+    control_api("DELETE", "/_sandbox/faults")
+    control_api(
+        "POST",
+        "/_sandbox/faults",
+        {"action": "DescribeVpcs", "error": "server", "account": "111111111111"},
+    )
+    ec2.describe_vpcs()  # the default account (123456789012): through
+    assert control_api("GET", "/_sandbox/stats")[1]["faults"] == {"DescribeVpcs": {"server": 1}}
+    bad = {"action": "DescribeVpcs", "error": "server", "region": 3}
+    assert control_api("POST", "/_sandbox/faults", bad)[0] == 400
 
 
 def test_bad_rules_are_refused(control_api):

@@ -25,9 +25,32 @@ def test_the_held_call_takes_effect_and_answers_only_after_release(ec2, control_
     assert answers and answers[0]["Vpc"]["CidrBlock"] == "10.2.0.0/16"
 
 
+def test_a_hold_can_count_one_action_in_one_region_only(
+    sandbox_url, ec2, ec2_client_for, control_api
+):
+    hold = {"after_calls": 1, "action": "DescribeVpcs", "region": "eu-west-1"}
+    status, body = control_api("POST", "/_sandbox/hold", hold)
+    assert status == 200 and (body["action"], body["region"]) == ("DescribeVpcs", "eu-west-1")
+    west = ec2_client_for(sandbox_url, "eu-west-1")
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(west.describe_vpcs()), daemon=True)
+    thread.start()
+    assert control_api("GET", "/_sandbox/hold?wait=20")[1]["held"] == "DescribeVpcs"
+    # The same action elsewhere, and other actions, are answered meanwhile.
+    ec2.describe_vpcs()
+    west.describe_subnets()
+    assert answers == []
+
+    control_api("DELETE", "/_sandbox/hold")
+    thread.join(10)
+    assert answers and "Vpcs" in answers[0]
+
+
 def test_bad_hold_requests_are_refused(control_api):
     assert control_api("POST", "/_sandbox/hold", {"after_calls": 0})[0] == 400
     assert control_api("POST", "/_sandbox/hold", {"after_calls": "3"})[0] == 400
     assert control_api("GET", "/_sandbox/hold?wait=31")[0] == 400
     assert control_api("GET", "/_sandbox/hold?wait=soon")[0] == 400
+    assert control_api("POST", "/_sandbox/hold", {"after_calls": 1, "region": ""})[0] == 400
+    assert control_api("POST", "/_sandbox/hold", {"after_calls": 1, "action": 7})[0] == 400
     assert control_api("GET", "/_sandbox/hold")[1]["armed"] is False

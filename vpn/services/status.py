@@ -1,12 +1,20 @@
 """Tunnel status: the refresh that reads AWS's telemetry, and the alerts it gives rise to.
 
-`status_refresh` asks AWS once per region for every VPN connection the portal tagged
-(`DescribeVpnConnections` filtered by the portal's tag: never one call per request),
-matches tunnels by their AWS outside IP, writes only what changed (in bulk, with one
-`TunnelStatusChange` row per change of status), moves each request to the stage its
-tunnels imply (live, degraded, down) and then weighs the pending changes for alerts.
-Per region it also reads what newly up tunnels negotiated and diagnoses the tunnels in
+`status_refresh` asks AWS once per (account, region) pair for every VPN connection the
+portal tagged (`DescribeVpnConnections` filtered by the portal's tag: never one call per
+request), matches tunnels by their AWS outside IP, writes only what changed (in bulk,
+with one `TunnelStatusChange` row per change of status), moves each request to the stage
+its tunnels imply (live, degraded, down) and then weighs the pending changes for alerts.
+Per pair it also reads what newly up tunnels negotiated and diagnoses the tunnels in
 trouble (`vpn.services.diagnosis`: calls for those tunnels only, counted apart).
+
+The pairs are read at once: their describe calls run in a bounded pool of threads
+(`STATUS_REFRESH_CONCURRENCY`), each acting in its pair's account, and nothing else runs
+there. The database work stays in the caller's thread (and its transaction): each pair's
+answer is applied there as it arrives, then its tunnel details are read, so one slow pair
+delays neither the others' calls nor their writes. A pair that fails, or is still silent
+`STATUS_REFRESH_TIMEOUT_SECONDS` after the start, is recorded as failed on the run; the
+others are refreshed all the same.
 
 Alerts are per request and per change of its health, never per tunnel: each recipient
 (the owning engineer, the customer's contact) gets one email when the request becomes
@@ -24,7 +32,10 @@ Views never call AWS: they read the stored snapshot this module writes.
 """
 
 import logging
+import time
 from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -90,9 +101,10 @@ def status_refresh(
 ) -> StatusRefresh:
     """Refresh the telemetry of every watched VPN (in `regions`, if given) and record the run.
 
-    Each (account, region) pair is read once, acting in that account. A pair whose call
-    fails keeps its tunnels' last known status; the error is kept on the run (and shown on
-    the pages) and the other pairs are refreshed all the same.
+    Each (account, region) pair is read once, acting in that account, all pairs at once
+    (`_pairs_described`). A pair whose call fails or times out keeps its tunnels' last
+    known status; the error is kept on the run (and shown on the pages) and the other
+    pairs are refreshed all the same.
     """
     started = timezone.now()
     by_pair = _watched(regions)
@@ -102,10 +114,15 @@ def status_refresh(
         regions=sorted({*(region for _, region in by_pair), *(regions or ())}),
     )
     accounts = AwsAccount.objects.in_bulk({account_id for account_id, _ in by_pair} - {None})
-    for (account_id, region), watched in sorted(by_pair.items(), key=_pair_order):
-        account = accounts.get(account_id)
-        with aws.acting_for(account):
-            _pair_refresh(run, account, region, watched)
+    pairs = [
+        _Pair(accounts.get(account_id), region, watched)
+        for (account_id, region), watched in sorted(by_pair.items(), key=_pair_order)
+    ]
+    slowest: tuple[float, str] = (0.0, "")
+    for pair, answer in _pairs_described(pairs):
+        if pair.seconds is not None:
+            slowest = max(slowest, (pair.seconds, _pair_label(pair.account, pair.region)))
+        _pair_refresh(run, pair, answer)
     run.alerts_sent = alerts_send()
     run.finished_at = timezone.now()
     run.save()
@@ -114,7 +131,8 @@ def status_refresh(
     ).delete()
     logger.info(
         "Status refresh: %s region(s), %s call(s) (and %s for tunnel details), %s request(s), "
-        "%s tunnel change(s), %s stage move(s), %s alert(s), errors: %s",
+        "%s tunnel change(s), %s stage move(s), %s alert(s), slowest read %.0f ms (%s), "
+        "errors: %s",
         len(run.regions),
         run.aws_calls,
         run.detail_calls,
@@ -122,6 +140,8 @@ def status_refresh(
         run.tunnels_changed,
         run.requests_moved,
         run.alerts_sent,
+        slowest[0] * 1000,
+        slowest[1] or "none",
         run.errors or "none",
     )
     return run
@@ -138,34 +158,105 @@ def _pair_label(account: AwsAccount | None, region: str) -> str:
     return region if account is None else f"{region} ({account.account_id})"
 
 
-def _pair_refresh(
-    run: StatusRefresh, account: AwsAccount | None, region: str, watched: list["_Watched"]
-) -> None:
-    """Refresh one (account, region) pair's tunnels into `run`, acting in `account`."""
-    label = _pair_label(account, region)
-    try:
-        connections = aws.vpn_connections_describe(region)
-    except aws.AwsError as exc:
-        logger.warning("Status refresh: %s failed: %s", label, exc)
-        run.errors[label] = str(exc)
+@dataclass
+class _Pair:
+    """One (account, region) pair the refresh reads: its watched requests, and how long
+    its describe call took (set by the worker thread that made it)."""
+
+    account: AwsAccount | None
+    region: str
+    watched: list[_Watched]
+    seconds: float | None = None
+
+
+def _pairs_described(
+    pairs: list[_Pair],
+) -> Iterator[tuple[_Pair, list[aws.VpnConnectionInfo] | Exception]]:
+    """Each pair with AWS's answer (or the call's error), in the order the answers come.
+
+    The describe calls run in a pool of `STATUS_REFRESH_CONCURRENCY` threads, each acting
+    in its pair's account; the threads make the AWS call only (never a query: the
+    database work stays in the caller's thread and transaction). A pair whose answer has
+    not come within `STATUS_REFRESH_TIMEOUT_SECONDS` of the start is given up: its error
+    says so and its thread is left to botocore's own timeouts, so that the run goes on.
+    """
+    if not pairs:
         return
-    finally:
-        run.aws_calls += 1
+    pool = ThreadPoolExecutor(
+        max_workers=settings.STATUS_REFRESH_CONCURRENCY, thread_name_prefix="status-read"
+    )
+    futures = {pool.submit(_pair_describe, pair): pair for pair in pairs}
     try:
-        by_id = {connection.id: connection for connection in connections}
+        for future in as_completed(futures, timeout=settings.STATUS_REFRESH_TIMEOUT_SECONDS):
+            yield futures.pop(future), future.exception() or future.result()
+    except TimeoutError:
+        seconds = settings.STATUS_REFRESH_TIMEOUT_SECONDS
+        for future, pair in futures.items():
+            # A pair not yet running never had its turn: every thread was taken.
+            asked = future.running()
+            message = (
+                f"AWS did not answer within {seconds} s."
+                if asked
+                else f"Not read: the refresh's {seconds} s ran out before its turn."
+            )
+            yield pair, PairUnanswered(message, asked=asked)
+    finally:
+        # Never wait for a call that was given up (nor start one that did not begin).
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+class PairUnanswered(Exception):
+    """A pair the refresh gave up on: its call did not answer in time (`asked`), or
+    never had its turn."""
+
+    def __init__(self, message: str, *, asked: bool):
+        super().__init__(message)
+        self.asked = asked
+
+
+def _pair_describe(pair: _Pair) -> list[aws.VpnConnectionInfo]:
+    """The pair's VPN connections, read in its account (run in a worker thread: the
+    account is entered here, as context variables do not follow into pool threads)."""
+    started = time.perf_counter()
+    try:
+        with aws.acting_for(pair.account):
+            return aws.vpn_connections_describe(pair.region)
+    finally:
+        pair.seconds = time.perf_counter() - started
+
+
+def _pair_refresh(
+    run: StatusRefresh, pair: _Pair, answer: list[aws.VpnConnectionInfo] | Exception
+) -> None:
+    """Apply one (account, region) pair's answer to its tunnels, in this thread, and
+    read their details acting in the pair's account; counts it all into `run`."""
+    label = _pair_label(pair.account, pair.region)
+    if not isinstance(answer, PairUnanswered) or answer.asked:
+        run.aws_calls += 1
+    if isinstance(answer, Exception):
+        if isinstance(answer, aws.AwsError | PairUnanswered):
+            logger.warning("Status refresh: %s failed: %s", label, answer)
+        else:
+            logger.error("Status refresh: %s failed", label, exc_info=answer)
+        run.errors[label] = str(answer)
+        return
+    watched = pair.watched
+    try:
+        by_id = {connection.id: connection for connection in answer}
         changed = _tunnels_apply(watched, by_id)
         # Every time, not only after a change: a move that failed or raced before is
         # made now, so a request's stage never stays out of step with its tunnels.
         run.requests_moved += _stages_recompute(watched)
     except Exception as exc:
-        # A bug or a database error must not cost the other regions their refresh,
+        # A bug or a database error must not cost the other pairs their refresh,
         # nor the record of this run (the pages would go stale without a word).
         logger.exception("Status refresh: %s could not be applied", label)
         run.errors[label] = f"The portal could not apply AWS's answer: {exc}"
         return
     run.requests_seen += len(watched)
     run.tunnels_changed += changed
-    run.detail_calls += _details_read(region, watched)
+    with aws.acting_for(pair.account):
+        run.detail_calls += _details_read(pair.region, watched)
 
 
 def _details_read(region: str, watched: list[_Watched]) -> int:
