@@ -51,6 +51,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for scenario in --pairs --answer-time; do echo "== bench/bench_status.py $$scenario"; $(BIN)/python bench/bench_status.py $$scenario || exit 1; done
 
 # Installs the Debian packages that are missing, when run as root on Debian; elsewhere
 # it only says what is missing (the tests that need them then skip, or fail in CI).

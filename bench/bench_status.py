@@ -46,7 +46,13 @@ and one customer gateway per pair, and recorded in bulk from the creation answer
 Several minutes: the sandbox serves one call at a time, and moto takes seconds to
 serialise 500 connections.
 
-Both: SQLite by default; set `DATABASE_URL` for PostgreSQL.
+`python bench/bench_status.py --answer-time`: the same 20 pairs with 10 connections
+each, every AWS answer leaving the sandbox 2 s after it was served (the sandbox's
+answer-time control: AWS's own time to answer, during which it serves other calls), read
+with a pool of 1 thread, the default 8, and one thread per pair: wall time against the
+slowest single describe. About a minute.
+
+All: SQLite by default; set `DATABASE_URL` for PostgreSQL.
 """
 
 import contextlib
@@ -547,8 +553,9 @@ PAIR_STEADY_REPEAT = 3
 CREATE_WORKERS = 4
 
 
-def pairs_main() -> None:
-    """10,000 connections in 4 accounts x 5 regions, the sandbox in a process of its own."""
+def pairs_main(measure=None) -> None:
+    """10,000 connections in 4 accounts x 5 regions, the sandbox in a process of its own
+    (or `measure` run against that sandbox instead)."""
     logging.getLogger("vpn.services.status").setLevel(logging.WARNING)
     sandbox = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--port", "0", "--state-delay", "0"],
@@ -562,7 +569,7 @@ def pairs_main() -> None:
         url = sandbox.stdout.readline().split(" on ", 1)[1].split()[0]
         control = Control(url)
         with django_test_database():
-            pairs_measure(url, control)
+            (measure or pairs_measure)(url, control)
         control.close()
     finally:
         sandbox.terminate()
@@ -679,7 +686,7 @@ def pairs_read_alone(pairs: list) -> list[float]:
     return durations
 
 
-def pairs_seed(pairs: list) -> list:
+def pairs_seed(pairs: list, count: int = PAIR_CONNECTIONS) -> list:
     """Bulk-create one engineer, the customers and their requests, spread over the pairs."""
     from django.contrib.auth import get_user_model
 
@@ -697,7 +704,7 @@ def pairs_seed(pairs: list) -> list:
                 contact_name="Network Team",
                 contact_email=f"netops{i}@example.com",
             )
-            for i in range(PAIR_CONNECTIONS)
+            for i in range(count)
         ),
         batch_size=1000,
     )
@@ -794,6 +801,63 @@ def pairs_create(url: str, pairs: list, requests: list) -> int:
     return len(resources)
 
 
+# The --answer-time scenario -------------------------------------------------------------
+
+ANSWER_TIME_SECONDS = 2.0
+ANSWER_TIME_CONNECTIONS = 200  # 10 per pair: the answers are quick to serve and to parse
+ANSWER_TIME_CONCURRENCIES = (1, 8, 20)
+
+
+def answer_time_measure(url: str, control: Control) -> None:
+    """The 20 pairs again, each call answered `ANSWER_TIME_SECONDS` after the sandbox
+    served it (AWS's own time to answer, during which other calls are served), with the
+    pool of 1 thread (one pair after another), the default 8, and one per pair."""
+    from django.conf import settings
+
+    from vpn.models import AwsAccount
+    from vpn.services import diagnosis
+
+    settings.AWS_ENDPOINT_URL = url
+    settings.AWS_ACCESS_KEY_ID = settings.AWS_SECRET_ACCESS_KEY = "bench"
+    diagnosis.DIAGNOSED_CONNECTIONS_PER_REGION = 0
+    diagnosis.NEGOTIATED_READS_PER_REGION = 0
+    settings.STATUS_REFRESH_TIMEOUT_SECONDS = 600
+    accounts = [None] + [
+        AwsAccount.objects.create(
+            name=f"bench-{account_id}",
+            account_id=account_id,
+            role_arn=f"arn:aws:iam::{account_id}:role/vpn-portal",
+            external_id=f"bench-{account_id}",
+            regions=list(PAIR_REGIONS),
+        )
+        for account_id in PAIR_ACCOUNTS
+    ]
+    pairs = [(account, region) for account in accounts for region in PAIR_REGIONS]
+    pairs_create(url, pairs, pairs_seed(pairs, ANSWER_TIME_CONNECTIONS))
+    meter = AwsMeter()
+    meter.install(PAIR_REGIONS, accounts, sandbox_log=False)
+    refresh(control, meter, "", quiet=True, pairs=len(pairs))  # UNKNOWN -> DOWN, untimed
+    control.call("POST", "/_sandbox/answer-time", {"seconds": ANSWER_TIME_SECONDS})
+    alone = pairs_read_alone(pairs)
+    print(
+        f"{ANSWER_TIME_CONNECTIONS} requests in {len(pairs)} pairs; every AWS answer leaves "
+        f"the sandbox {ANSWER_TIME_SECONDS:.0f} s after it was served, as AWS's own time to "
+        f"answer; each pair's describe alone: the slowest {max(alone):.0f} ms, all "
+        f"{sum(alone):.0f} ms"
+    )
+    for concurrency in ANSWER_TIME_CONCURRENCIES:
+        settings.STATUS_REFRESH_CONCURRENCY = concurrency
+        steady = [refresh(control, meter, "", quiet=True, pairs=len(pairs)) for _ in range(3)]
+        print(
+            f"  STATUS_REFRESH_CONCURRENCY {concurrency:>2}: "
+            f"{'/'.join(str(n) for n in sorted({f['calls'] for f in steady}))} calls; wall "
+            f"{summary([f['ms'] for f in steady])}; wall / the slowest describe alone: "
+            + ", ".join(f"{f['ms'] / max(alone):.2f}" for f in steady)
+            + f"; the portal's CPU {summary([f['cpu_ms'] for f in steady])}"
+        )
+    control.call("POST", "/_sandbox/answer-time", {"seconds": 0})
+
+
 @dataclass(frozen=True)
 class _Account:
     account_id: str
@@ -847,5 +911,7 @@ if __name__ == "__main__":
         create_worker(sys.argv[2])
     elif sys.argv[1:] == ["--pairs"]:
         pairs_main()
+    elif sys.argv[1:] == ["--answer-time"]:
+        pairs_main(answer_time_measure)
     else:
         main()

@@ -315,7 +315,7 @@ STATUS_REFRESH_KEEP_DAYS = env.int("STATUS_REFRESH_KEEP_DAYS", default=7)
 # A refresh reads its (account, region) pairs at once, this many calls at a time; a pair
 # that has not answered this long after the refresh began is recorded as failed (under
 # the refresh interval, so that a run never overlaps the next).
-STATUS_REFRESH_CONCURRENCY = env.int("STATUS_REFRESH_CONCURRENCY", default=8)
+STATUS_REFRESH_CONCURRENCY = env.int("STATUS_REFRESH_CONCURRENCY", default=20)
 STATUS_REFRESH_TIMEOUT_SECONDS = env.int("STATUS_REFRESH_TIMEOUT_SECONDS", default=30)
 
 # Tunnel logs (CloudWatch Logs): every new tunnel sends its IKE and BGP logs to this log

@@ -11,6 +11,9 @@
   (``GetActiveVpnTunnelStatus``), or go back to what its options prescribe.
 * ``GET`` and ``POST /_sandbox/state-delay`` ``{"seconds": S}``: how long resources stay
   in their transitional states, from now on.
+* ``GET`` and ``POST /_sandbox/answer-time`` ``{"seconds": S}``: how long each AWS
+  answer takes to leave after it was served, as AWS's own time to answer; other calls
+  are served meanwhile (benchmarks of concurrent callers; 0 by default).
 * ``POST /_sandbox/faults``, ``GET`` and ``DELETE`` on the same path: fault injection
   rules (optionally for one ``region`` or ``account``).
 * ``POST /_sandbox/reset``: forget everything (moto's backends and the sandbox's state).
@@ -92,6 +95,8 @@ class ControlApi:
             ("DELETE", "/_sandbox/hold"): self.hold_release,
             ("GET", "/_sandbox/state-delay"): self.state_delay,
             ("POST", "/_sandbox/state-delay"): self.state_delay_set,
+            ("GET", "/_sandbox/answer-time"): self.answer_time,
+            ("POST", "/_sandbox/answer-time"): self.answer_time_set,
             ("POST", "/_sandbox/tunnel-hold"): self.tunnel_hold,
             ("GET", "/_sandbox/all-tunnels-down"): self.all_tunnels_down,
             ("POST", "/_sandbox/service-quota"): self.service_quota_set,
@@ -369,6 +374,19 @@ class ControlApi:
             raise ControlError(400, "'seconds' must be a number of at least 0")
         self.state.lifecycle.delay = float(seconds)
         return _json({"seconds": self.state.lifecycle.delay})
+
+    def answer_time(self, request: Request) -> Response:
+        """How long each AWS answer takes to leave after it was served."""
+        return _json({"seconds": self.state.answer_time})
+
+    def answer_time_set(self, request: Request) -> Response:
+        """Change that time for the calls that arrive from now on."""
+        seconds = _body(request).get("seconds")
+        valid = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+        if not valid or not 0 <= seconds <= 600:
+            raise ControlError(400, "'seconds' must be a number from 0 to 600")
+        self.state.answer_time = float(seconds)
+        return _json({"seconds": self.state.answer_time})
 
     def service_quota_set(self, request: Request) -> Response:
         """Set the value GetServiceQuota answers for one quota of one account and region."""

@@ -113,10 +113,15 @@ class SandboxApp:
                 return self.control.handle(control)(environ, start_response)
             if path.startswith("/moto-api"):
                 return self._moto_api(environ, start_response)
+            answer_time = self.state.answer_time
             body, held = self._aws_call(environ, start_response)
         if held:
             # Outside the lock: the sandbox keeps serving (and can be told to release).
             self.state.hold.wait()
+        if answer_time:
+            # AWS's own time to answer, outside the lock as well: calls overlap as they
+            # would against AWS, where the sandbox alone would serve them one at a time.
+            time.sleep(answer_time)
         return body
 
     def _moto_api(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:

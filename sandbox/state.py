@@ -38,6 +38,9 @@ class SandboxState:
         self.stats = CallStats()
         self.hold = CallHold()
         self.quotas = QuotaBook()
+        # Seconds each AWS answer takes to leave, as AWS's own serving time would: waited
+        # outside the lock, so other calls are served meanwhile (0: answers leave at once).
+        self.answer_time = 0.0
 
     def reset(self) -> None:
         """Forget everything, a changed delay included (moto's backends are reset
@@ -50,3 +53,4 @@ class SandboxState:
         self.stats.clear()
         self.hold.release()
         self.quotas.clear()
+        self.answer_time = 0.0
