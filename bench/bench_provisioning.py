@@ -43,12 +43,16 @@ def _calls(sandbox) -> int:
     return sum(_stats(sandbox)["calls"].values())
 
 
-def _workers(queue: str, count: int, env: dict) -> float:
-    """Run `count` burst workers of `queue` until it is empty; the seconds they took."""
+def _workers(process: str, count: int, env: dict) -> float:
+    """Run `count` of the Procfile's `process` workers in burst mode until their queue is
+    empty; the seconds they took."""
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines())
+    command = procfile[process].split()
+    assert command[:3] == ["python", "manage.py", "rqworker"], command
     started = time.perf_counter()
     workers = [
         subprocess.Popen(
-            [sys.executable, "manage.py", "rqworker", queue, "--burst"],
+            [sys.executable, *command[1:], "--burst"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -139,7 +143,7 @@ def _through_workers(sandbox, connection) -> None:
         "PROVISION_POLL_SECONDS": "0",
     }
     before = _stats(sandbox)
-    elapsed = _workers("default", WORKERS, env)
+    elapsed = _workers("worker", WORKERS, env)
     after = _stats(sandbox)
     calls = sum(after["calls"].values()) - sum(before["calls"].values())
     serving = after["serving_seconds"] - before["serving_seconds"]
@@ -155,6 +159,11 @@ def _through_workers(sandbox, connection) -> None:
         f"through the workers: {portal_rate:.0f} calls/s = "
         f"{100 * portal_rate / sandbox_rate:.0f} % of the sandbox's"
     )
+    client_rate = _back_to_back_rate(sandbox, ids[:10])
+    print(
+        f"  one client's calls back to back (describes of 10 requests' resources): "
+        f"{client_rate:.0f} calls/s; the workers reach {100 * portal_rate / client_rate:.0f} %"
+    )
     queued = packs.count
     rendering = _workers("packs", 1, env)
     versions = ConfigPack.objects.filter(request_id__in=ids).count()
@@ -165,6 +174,48 @@ def _through_workers(sandbox, connection) -> None:
         "with v1)"
     )
     queue.connection.flushdb()
+
+
+def _back_to_back_rate(sandbox, request_ids: list[int], rounds: int = 4) -> float:
+    """Calls per second one boto3 client gets from the sandbox, making describes of the
+    given requests' resources one after the other (no portal code in between)."""
+    import boto3
+
+    from vpn.choices import AwsResourceRole as Role
+    from vpn.models import AwsResource
+
+    calls = []
+    for resource in AwsResource.objects.filter(request_id__in=request_ids):
+        ec2 = boto3.client(
+            "ec2",
+            endpoint_url=sandbox.url,
+            region_name=resource.region,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+        describe = {
+            Role.VPC: lambda c=ec2, i=resource.resource_id: c.describe_vpcs(VpcIds=[i]),
+            Role.PRIVATE_SUBNET: lambda c=ec2, i=resource.resource_id: c.describe_subnets(
+                SubnetIds=[i]
+            ),
+            Role.VPN_GATEWAY: lambda c=ec2, i=resource.resource_id: c.describe_vpn_gateways(
+                VpnGatewayIds=[i]
+            ),
+            Role.CUSTOMER_GATEWAY: lambda c=ec2, i=resource.resource_id: (
+                c.describe_customer_gateways(CustomerGatewayIds=[i])
+            ),
+            Role.VPN_CONNECTION: lambda c=ec2, i=resource.resource_id: c.describe_vpn_connections(
+                VpnConnectionIds=[i]
+            ),
+        }.get(resource.role)
+        if describe is not None:
+            describe()  # the client's first call loads its models: not measured
+            calls.append(describe)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for call in calls:
+            call()
+    return rounds * len(calls) / (time.perf_counter() - started)
 
 
 def _through_faults(sandbox) -> None:

@@ -81,7 +81,7 @@ def run_jobs(rq_queue):
     Returns the number of jobs that failed for good; their errors are printed, so a test
     asserting `run_jobs() == 0` shows why it failed.
     """
-    # The worker serves the queues as the Procfile's does: "default" first, then "packs".
+    # One worker does the Procfile's two workers' work: "default" first, then "packs".
     queues = [rq_queue, django_rq.get_queue("packs")]
 
     def run(*, scheduled: bool = True) -> int:
