@@ -10,7 +10,8 @@ worker, after them):
   spent answering them (it answers one call at a time: the most it can serve);
 - the provisioning rate: the same calls over the time from the workers' start until all
   50 requests wait for the customer, with the renders left on the "packs" queue;
-- the second as a percentage of the first;
+- the second as a percentage of the first, and of the rate one boto3 client gets making
+  describes back to back (the client's own cost per call included);
 - then the time the packs worker takes to render the 50 queued packs, one version each.
 
 The worker part needs PostgreSQL (`DATABASE_URL`) and Redis (`REDIS_URL`), which separate
