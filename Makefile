@@ -31,7 +31,7 @@ run: $(STAMP)
 	@scripts/run.sh
 
 # Production: checks the variables, collects the static files and starts the Procfile's
-# processes (gunicorn, an RQ worker, the cron scheduler) with debug off (docs/deploy.md).
+# processes (gunicorn, two RQ workers, the cron scheduler) with debug off (docs/deploy.md).
 serve: $(STAMP)
 	@scripts/serve.sh
 

@@ -1,10 +1,21 @@
 """Provisioning benchmark against the local AWS sandbox (state delay 0).
 
 Prints, for each mode (static with NAT, BGP without NAT, one tunnel): the AWS calls one
-provisioning makes and its time, run step by step in this process; then 50 requests
-through 2 real RQ worker processes: total time and failures. The worker part needs
-PostgreSQL (`DATABASE_URL`) and Redis (`REDIS_URL`), which separate processes can share.
-Run: `python bench/bench_provisioning.py` (or `make bench`).
+provisioning makes, its time and the config pack versions rendered, run step by step in
+this process (the pack included). Then 50 requests through 2 real RQ worker processes,
+as the Procfile runs them (`worker` on the "default" queue; `packs`, the config packs'
+worker, after them):
+
+- the sandbox's own rate: the calls the 50 provisionings made over the time the sandbox
+  spent answering them (it answers one call at a time: the most it can serve);
+- the provisioning rate: the same calls over the time from the workers' start until all
+  50 requests wait for the customer, with the renders left on the "packs" queue;
+- the second as a percentage of the first, and of the rate one boto3 client gets making
+  describes back to back (the client's own cost per call included);
+- then the time the packs worker takes to render the 50 queued packs, one version each.
+
+The worker part needs PostgreSQL (`DATABASE_URL`) and Redis (`REDIS_URL`), which separate
+processes can share. Run: `python bench/bench_provisioning.py` (or `make bench`).
 """
 
 import os
@@ -21,12 +32,38 @@ WORKERS = 2
 REQUESTS = 50
 
 
-def _calls(sandbox) -> int:
+def _stats(sandbox) -> dict:
     import json
     import urllib.request
 
     with urllib.request.urlopen(f"{sandbox.url}/_sandbox/stats") as response:
-        return sum(json.loads(response.read())["calls"].values())
+        return json.loads(response.read())
+
+
+def _calls(sandbox) -> int:
+    return sum(_stats(sandbox)["calls"].values())
+
+
+def _workers(process: str, count: int, env: dict) -> float:
+    """Run `count` of the Procfile's `process` workers in burst mode until their queue is
+    empty; the seconds they took."""
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines())
+    command = procfile[process].split()
+    assert command[:3] == ["python", "manage.py", "rqworker"], command
+    started = time.perf_counter()
+    workers = [
+        subprocess.Popen(
+            [sys.executable, *command[1:], "--burst"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+    for worker in workers:
+        worker.wait()
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -84,11 +121,11 @@ def _through_workers(sandbox, connection) -> None:
 
     from tests.factories import VpnRequestFactory
     from vpn.choices import Stage
-    from vpn.models import VpnRequest
+    from vpn.models import ConfigPack, VpnRequest
     from vpn.services.stages import request_move
 
     settings.RQ_ASYNC = True
-    queue = django_rq.get_queue("default")
+    queue, packs = django_rq.get_queue("default"), django_rq.get_queue("packs")
     queue.connection.flushdb()
     requests = [
         VpnRequestFactory(stage=Stage.SUBMITTED, region=("us-east-1", "eu-west-2")[i % 2])
@@ -106,33 +143,80 @@ def _through_workers(sandbox, connection) -> None:
         "AWS_SECRET_ACCESS_KEY": "bench",
         "PROVISION_POLL_SECONDS": "0",
     }
-    started = time.perf_counter()
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "manage.py", "rqworker", "default", "--burst"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(WORKERS)
-    ]
-    for worker in workers:
-        worker.wait()
-    elapsed = time.perf_counter() - started
-    stages = list(
-        VpnRequest.objects.filter(pk__in=[r.pk for r in requests]).values_list("stage", flat=True)
-    )
-    done = stages.count(Stage.AWAITING_CUSTOMER)
-    packs = sum(
-        r.config_packs.count() for r in VpnRequest.objects.filter(pk__in=[r.pk for r in requests])
+    before = _stats(sandbox)
+    elapsed = _workers("worker", WORKERS, env)
+    after = _stats(sandbox)
+    calls = sum(after["calls"].values()) - sum(before["calls"].values())
+    serving = after["serving_seconds"] - before["serving_seconds"]
+    ids = [r.pk for r in requests]
+    done = VpnRequest.objects.filter(pk__in=ids, stage=Stage.AWAITING_CUSTOMER).count()
+    sandbox_rate, portal_rate = calls / serving, calls / elapsed
+    print(
+        f"{REQUESTS} requests (BGP) through {WORKERS} workers: {elapsed:.1f} s, {done} "
+        f"provisioned, {REQUESTS - done} failed or unfinished; {calls} AWS calls"
     )
     print(
-        f"{REQUESTS} requests (BGP) through {WORKERS} workers: {elapsed:.1f} s in all, "
-        f"{done} provisioned, {REQUESTS - done} failed or unfinished; "
-        f"{packs} config packs rendered"
+        f"  sandbox's own rate: {sandbox_rate:.0f} calls/s ({serving:.1f} s answering); "
+        f"through the workers: {portal_rate:.0f} calls/s = "
+        f"{100 * portal_rate / sandbox_rate:.0f} % of the sandbox's"
+    )
+    client_rate = _back_to_back_rate(sandbox, ids[:10])
+    print(
+        f"  one client's calls back to back (describes of 10 requests' resources): "
+        f"{client_rate:.0f} calls/s; the workers reach {100 * portal_rate / client_rate:.0f} %"
+    )
+    queued = packs.count
+    rendering = _workers("packs", 1, env)
+    versions = ConfigPack.objects.filter(request_id__in=ids).count()
+    once = ConfigPack.objects.filter(request_id__in=ids, version=1).count()
+    print(
+        f"  packs queue: {queued} renders queued, drained by 1 packs worker in "
+        f"{rendering:.1f} s; {versions} config pack versions rendered ({once} requests "
+        "with v1)"
     )
     queue.connection.flushdb()
+
+
+def _back_to_back_rate(sandbox, request_ids: list[int], rounds: int = 4) -> float:
+    """Calls per second one boto3 client gets from the sandbox, making describes of the
+    given requests' resources one after the other (no portal code in between)."""
+    import boto3
+
+    from vpn.choices import AwsResourceRole as Role
+    from vpn.models import AwsResource
+
+    calls = []
+    for resource in AwsResource.objects.filter(request_id__in=request_ids):
+        ec2 = boto3.client(
+            "ec2",
+            endpoint_url=sandbox.url,
+            region_name=resource.region,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+        describe = {
+            Role.VPC: lambda c=ec2, i=resource.resource_id: c.describe_vpcs(VpcIds=[i]),
+            Role.PRIVATE_SUBNET: lambda c=ec2, i=resource.resource_id: c.describe_subnets(
+                SubnetIds=[i]
+            ),
+            Role.VPN_GATEWAY: lambda c=ec2, i=resource.resource_id: c.describe_vpn_gateways(
+                VpnGatewayIds=[i]
+            ),
+            Role.CUSTOMER_GATEWAY: lambda c=ec2, i=resource.resource_id: (
+                c.describe_customer_gateways(CustomerGatewayIds=[i])
+            ),
+            Role.VPN_CONNECTION: lambda c=ec2, i=resource.resource_id: c.describe_vpn_connections(
+                VpnConnectionIds=[i]
+            ),
+        }.get(resource.role)
+        if describe is not None:
+            describe()  # the client's first call loads its models: not measured
+            calls.append(describe)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for call in calls:
+            call()
+    return rounds * len(calls) / (time.perf_counter() - started)
 
 
 def _through_faults(sandbox) -> None:

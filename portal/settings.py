@@ -219,11 +219,14 @@ STORAGES = {
 }
 
 # Queue. With RQ_ASYNC off, jobs run in the web process (used by `make run` when no
-# Redis can be had); django-rq enqueues only after the transaction commits.
+# Redis can be had); django-rq enqueues only after the transaction commits. "default"
+# holds provisioning and everything else; "packs" the config pack renders (seconds of
+# WeasyPrint each), which workers take only when "default" is empty (`vpn.events`).
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 RQ_ASYNC = env.bool("RQ_ASYNC", default=True)
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600, "ASYNC": RQ_ASYNC},
+    "packs": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600, "ASYNC": RQ_ASYNC},
 }
 
 

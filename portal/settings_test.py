@@ -49,7 +49,8 @@ CSRF_COOKIE_SECURE = False
 _redis = urlsplit(REDIS_URL)  # noqa: F405
 TEST_REDIS_URL = urlunsplit(_redis._replace(path=f"/{TEST_REDIS_DB}"))  # noqa: F405
 RQ_QUEUES = {
-    "default": {**RQ_QUEUES["default"], "URL": TEST_REDIS_URL, "ASYNC": True},  # noqa: F405
+    name: {**queue, "URL": TEST_REDIS_URL, "ASYNC": True}
+    for name, queue in RQ_QUEUES.items()  # noqa: F405
 }
 
 # The cache (rate limits, login throttling) on a Redis database of the tests' own too:

@@ -316,7 +316,8 @@ class ControlApi:
         return _json({"reset": True})
 
     def stats(self, request: Request) -> Response:
-        """Calls per action and faults injected per action and kind."""
+        """Calls per action, faults injected per action and kind, and the time spent
+        answering the calls (`serving_seconds`)."""
         return _json(self.state.stats.snapshot())
 
     def hold_arm(self, request: Request) -> Response:

@@ -133,15 +133,21 @@ class FaultInjector:
 
 
 class CallStats:
-    """How many calls of each action arrived, and how many got an injected fault."""
+    """How many calls of each action arrived, how many got an injected fault, and how long
+    the sandbox took to answer them all (its own serving time, without HTTP)."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self.faults: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.serving_seconds = 0.0
 
     def record_call(self, action: str) -> None:
         """Count one incoming call."""
         self.calls[action] += 1
+
+    def record_served(self, seconds: float) -> None:
+        """Add the time one call took to answer (the calls are answered one at a time)."""
+        self.serving_seconds += seconds
 
     def record_fault(self, action: str, kind: str) -> None:
         """Count one injected fault."""
@@ -151,10 +157,12 @@ class CallStats:
         """Start counting from zero."""
         self.calls.clear()
         self.faults.clear()
+        self.serving_seconds = 0.0
 
     def snapshot(self) -> dict[str, Any]:
         """The statistics as the control API returns them."""
         return {
             "calls": dict(self.calls),
             "faults": {action: dict(kinds) for action, kinds in self.faults.items()},
+            "serving_seconds": round(self.serving_seconds, 6),
         }

@@ -167,8 +167,11 @@ class SandboxApp:
                     app_iter.close()
             status = captured.get("status", 0)
             held = status < 400 and self.state.hold.counts(call.action, call.region, call.account)
-        elapsed = (time.perf_counter() - started) * 1000
-        log.info("%s %s %s %.1f ms%s", call.action, call.region, status, elapsed, " (held)" * held)
+        elapsed = time.perf_counter() - started
+        self.state.stats.record_served(elapsed)
+        log.info(
+            "%s %s %s %.1f ms%s", call.action, call.region, status, elapsed * 1000, " (held)" * held
+        )
         return body, held
 
     def _service_quota(

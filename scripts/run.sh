@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts the portal for development and demos: starts the local AWS sandbox, migrates the
 # database (SQLite unless DATABASE_URL says otherwise), builds the demo data in the
-# sandbox, and runs the web server, an RQ worker and the cron scheduler (the periodic
-# tunnel status refresh) together under honcho.
+# sandbox, and runs the web server, an RQ worker, the config packs' RQ worker and the cron
+# scheduler (the periodic tunnel status refresh) together under honcho.
 #
 # The queue: Redis at REDIS_URL when one answers; otherwise a private redis-server if one
 # is installed; otherwise jobs run inside the web process (and this script says so).
@@ -71,7 +71,7 @@ echo "AWS sandbox: $AWS_ENDPOINT_URL (each call it answers is logged in .run/san
 processes="web"
 if redis_answers "$REDIS_URL"; then
   echo "Queue: Redis at $REDIS_URL"
-  processes="$processes worker cron"
+  processes="$processes worker packs cron"
 elif command -v redis-server >/dev/null; then
   export REDIS_URL="redis://127.0.0.1:$LOCAL_REDIS_PORT/0"
   echo "Queue: no Redis answered; starting redis-server on port $LOCAL_REDIS_PORT"
@@ -82,7 +82,7 @@ elif command -v redis-server >/dev/null; then
     echo "redis-server did not start; see .run/redis.log." >&2
     exit 1
   fi
-  processes="$processes worker cron"
+  processes="$processes worker packs cron"
 else
   export RQ_ASYNC=false
   echo "Queue: no Redis and no redis-server installed; jobs will run inside the web process."

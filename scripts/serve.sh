@@ -2,8 +2,8 @@
 # `make serve`: the portal as production runs it. Checks that the variables production
 # needs are set (in the environment or in .env), that `check --deploy` is clean and that
 # the database is migrated; collects the static files; then starts the Procfile's
-# processes (web = gunicorn, worker = an RQ worker, cron = RQ's cron scheduler) with
-# debug off, the web on PORT (8000).
+# processes (web = gunicorn, worker = an RQ worker, packs = the config packs' RQ worker,
+# cron = RQ's cron scheduler) with debug off, the web on PORT (8000).
 #
 # Why a script and not honcho (which `make run` uses): honcho stops a process by sending
 # SIGTERM to its whole process group and kills it 5 seconds later. The group includes the

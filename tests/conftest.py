@@ -43,7 +43,8 @@ def postgres(db):
 
 @pytest.fixture
 def rq_queue():
-    """The default RQ queue on a real Redis, emptied before and after the test."""
+    """The default RQ queue on a real Redis, emptied before and after the test (with
+    every other queue: they share the tests' Redis database)."""
     queue = django_rq.get_queue("default")
     try:
         queue.connection.ping()
@@ -67,7 +68,7 @@ MAX_BURSTS = 500
 
 @pytest.fixture
 def run_jobs(rq_queue):
-    """Run the queue's jobs in this process with a real RQ worker, driving its clock.
+    """Run the queues' jobs in this process with a real RQ worker, driving its clock.
 
     A burst worker stops as soon as the queue is empty, but the portal also schedules jobs
     for later: a step waiting for AWS looks again after `PROVISION_POLL_SECONDS`, and a
@@ -80,22 +81,33 @@ def run_jobs(rq_queue):
     Returns the number of jobs that failed for good; their errors are printed, so a test
     asserting `run_jobs() == 0` shows why it failed.
     """
+    # One worker does the Procfile's two workers' work: "default" first, then "packs".
+    queues = [rq_queue, django_rq.get_queue("packs")]
 
     def run(*, scheduled: bool = True) -> int:
-        registry = rq_queue.scheduled_job_registry
         for _ in range(MAX_BURSTS):
-            SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
-            due = registry.get_job_ids() if scheduled else []
-            if not due and rq_queue.count == 0:
-                return _failed_jobs(rq_queue)
-            for job_id in due:
+            SimpleWorker(queues, connection=rq_queue.connection).work(burst=True)
+            due = _scheduled(queues) if scheduled else []
+            if not due and not any(queue.count for queue in queues):
+                return sum(_failed_jobs(queue) for queue in queues)
+            for registry, job_id in due:
                 registry.requeue(job_id)
         pytest.fail(
             f"Jobs were still queued or scheduled after {MAX_BURSTS} bursts: "
-            f"{rq_queue.job_ids + registry.get_job_ids()}"
+            f"{[job_id for queue in queues for job_id in queue.job_ids]} "
+            f"{[job_id for _, job_id in _scheduled(queues)]}"
         )
 
     return run
+
+
+def _scheduled(queues) -> list:
+    """The jobs scheduled for later on `queues`: (registry, job id), earliest first."""
+    return [
+        (queue.scheduled_job_registry, job_id)
+        for queue in queues
+        for job_id in queue.scheduled_job_registry.get_job_ids()
+    ]
 
 
 def _failed_jobs(queue) -> int:

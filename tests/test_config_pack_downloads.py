@@ -13,7 +13,8 @@ from tests.config_pack_support import (
     connection_request,
 )
 from tests.factories import UserFactory
-from vpn.models import ConfigPack, PackDownload, PackVariant
+from vpn.choices import Stage
+from vpn.models import ConfigPack, PackDownload, PackVariant, VpnRequest
 from vpn.views.packs import pack_download_response
 
 CONTENT_TYPES = {
@@ -156,7 +157,12 @@ def test_unknown_versions_and_variants_are_404(se_client, version, variant):
 
 
 @pytest.mark.django_db
-def test_detail_page_before_any_pack(se_client):
+def test_detail_page_before_any_pack(se_client, rq_queue):
     vpn_request = connection_request()
+    VpnRequest.objects.filter(pk=vpn_request.pk).update(stage=Stage.ROUTING)
     html = se_client.get(f"/requests/{vpn_request.pk}/").content.decode()
-    assert "The config pack is issued once the VPN connection exists" in html
+    assert "The config pack is issued once the last setup step" in html
+    # Built, and still without a version: it is being prepared (tests/test_provisioning_packs.py).
+    VpnRequest.objects.filter(pk=vpn_request.pk).update(stage=Stage.AWAITING_CUSTOMER)
+    html = se_client.get(f"/requests/{vpn_request.pk}/").content.decode()
+    assert "The config pack is being prepared" in html

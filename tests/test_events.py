@@ -5,6 +5,7 @@ path (on a real Redis queue, or in this process without one)."""
 import re
 from pathlib import Path
 
+import django_rq
 import pytest
 from django.db import transaction
 from django.utils.module_loading import import_string
@@ -66,13 +67,26 @@ def test_aws_jobs_keep_their_retries_and_failure_hook(queued, settings):
     events.job_enqueue("vpn.jobs.request_provision", 7)
     events.job_enqueue("vpn.jobs.request_decommission", 8)
     events.job_enqueue("vpn.jobs.request_pack_render", 9, "reason")
-    provision, decommission, render = queued.jobs
+    provision, decommission = queued.jobs
     for job in (provision, decommission):
         assert job.retries_left == 3
         assert job.retry_intervals == [15, 60, 300]
         assert job.failure_callback is jobs.aws_job_failed
+    (render,) = django_rq.get_queue("packs").jobs  # renders wait on a queue of their own
     assert render.retries_left is None
     assert render.failure_callback is None
+
+
+def test_a_job_with_an_id_is_queued_once(queued):
+    packs = django_rq.get_queue("packs")
+    with transaction.atomic():
+        events.job_enqueue("vpn.jobs.request_pack_render", 9, "first", job_id="pack-render-9-ab")
+        events.job_enqueue("vpn.jobs.request_pack_render", 9, "again", job_id="pack-render-9-ab")
+    events.job_enqueue("vpn.jobs.request_pack_render", 9, "other", job_id="pack-render-9-cd")
+    assert [(job.id, job.args) for job in packs.jobs] == [
+        ("pack-render-9-ab", (9, "first")),
+        ("pack-render-9-cd", (9, "other")),
+    ]
 
 
 def test_without_redis_the_job_runs_in_this_process(settings, se, mailoutbox):

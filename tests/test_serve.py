@@ -72,9 +72,11 @@ def test_the_procfile_runs_gunicorn_with_a_configuration_it_accepts():
         line.split(":", 1)
         for line in (Path(settings.BASE_DIR) / "Procfile").read_text().splitlines()
     )
-    assert procfile.keys() == {"web", "worker", "cron"}
+    assert procfile.keys() == {"web", "worker", "packs", "cron"}
     web = procfile["web"].split()
     assert web[0] == "gunicorn"
     result = run_python("-m", "gunicorn", "--check-config", *web[1:], env=_serve_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "rqworker default --with-scheduler" in procfile["worker"]
+    # Config packs render on a worker of their own: none holds a provisioning step up.
+    assert procfile["packs"].split()[-2:] == ["rqworker", "packs"]

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 from rq import Callback, Retry
+from rq.exceptions import DuplicateJobError
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,10 @@ logger = logging.getLogger(__name__)
 # its step by `AWS_JOB_FAILED` (named, like the jobs, by its path).
 AWS_JOBS = frozenset({"vpn.jobs.request_provision", "vpn.jobs.request_decommission"})
 AWS_JOB_FAILED = "vpn.jobs.aws_job_failed"
+# The queue of each job that does not go on "default" (RQ_QUEUES in portal/settings.py).
+# A config pack renders for seconds: on a queue of its own, which workers serve after
+# "default", it never holds a provisioning step up.
+JOB_QUEUES = {"vpn.jobs.request_pack_render": "packs"}
 
 
 def after_commit(func: Callable[..., object], *args: object) -> None:
@@ -37,10 +42,15 @@ def after_commit(func: Callable[..., object], *args: object) -> None:
         func(*args)
 
 
-def job_enqueue(job: str, *args: object) -> None:
+def job_enqueue(job: str, *args: object, job_id: str | None = None) -> None:
     """Queue the job at dotted path `job` with `args` (ids and plain values: they are kept
-    in Redis) once the current transaction commits, or now outside one."""
-    after_commit(_enqueue_now, job, args)
+    in Redis) once the current transaction commits, or now outside one.
+
+    With a `job_id`, the job is queued only if RQ holds no job of that id (queued,
+    running, or finished within its result's lifetime): queueing the same work twice then
+    runs it once.
+    """
+    after_commit(_enqueue_now, job, args, job_id)
 
 
 def job_enqueue_later(job: str, *args: object) -> None:
@@ -49,13 +59,23 @@ def job_enqueue_later(job: str, *args: object) -> None:
     after_commit(_enqueue_in, job, args)
 
 
-def _enqueue_now(job: str, args: tuple) -> None:
+def _queue(job: str):
+    # This module already waits for the commit; "auto" stops django-rq from deferring a
+    # second time (which, inside a later transaction, would delay the job).
+    return django_rq.get_queue(JOB_QUEUES.get(job, "default"), commit_mode="auto")
+
+
+def _enqueue_now(job: str, args: tuple, job_id: str | None = None) -> None:
     if not settings.RQ_ASYNC:
         _run_here(job, args)
         return
-    # This module already waits for the commit; "auto" stops django-rq from deferring a
-    # second time (which, inside a later transaction, would delay the job).
-    django_rq.get_queue("default", commit_mode="auto").enqueue(job, *args, **_options(job))
+    if job_id is None:
+        _queue(job).enqueue(job, *args, **_options(job))
+        return
+    try:
+        _queue(job).enqueue(job, *args, job_id=job_id, unique=True, **_options(job))
+    except DuplicateJobError:
+        logger.info("Job %s is already queued, running or done: not queued again", job_id)
 
 
 def _enqueue_in(job: str, args: tuple) -> None:
@@ -68,9 +88,7 @@ def _enqueue_in(job: str, args: tuple) -> None:
     if delay <= 0:
         _enqueue_now(job, args)
         return
-    django_rq.get_queue("default", commit_mode="auto").enqueue_in(
-        timedelta(seconds=delay), job, *args, **_options(job)
-    )
+    _queue(job).enqueue_in(timedelta(seconds=delay), job, *args, **_options(job))
 
 
 def _run_here(job: str, args: tuple) -> None:

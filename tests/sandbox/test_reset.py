@@ -13,7 +13,11 @@ def test_reset_forgets_everything(ec2, make_vpn, control_api):
     status, body = control_api("POST", "/_sandbox/reset")
     assert status == 200 and body == {"reset": True}
 
-    assert control_api("GET", "/_sandbox/stats")[1] == {"calls": {}, "faults": {}}
+    assert control_api("GET", "/_sandbox/stats")[1] == {
+        "calls": {},
+        "faults": {},
+        "serving_seconds": 0.0,
+    }
     assert control_api("GET", "/_sandbox/faults")[1] == {"rules": []}
     assert ec2.describe_vpn_connections()["VpnConnections"] == []
     assert ec2.describe_customer_gateways()["CustomerGateways"] == []

@@ -1,11 +1,14 @@
 """Config packs: a new version whenever the connection's parameters change, the
 record of every download, and the audited reading of keys.
 
-`config_pack_render` is called by provisioning once the VPN connection exists and again
-after anything the pack prints changes (routes, NAT, a rotated key). It compares the
-parameters' hash with the latest version and renders only when they differ: the full
-PDF, the redacted PDF, and the same two as zips of the attached files, all kept in the
-default storage. Downloads are served from there and never rendered again.
+`config_pack_render` issues a version after anything the pack prints changes: for
+provisioning it runs as a job of the "packs" queue, queued once by
+`config_pack_render_queue` after the last step that sets the pack's parameters; a change
+to a live VPN calls it in its own job. It compares the parameters' hash with the latest
+version and renders only when they differ: the full PDF, the redacted PDF, and the same
+two as zips of the attached files, all kept in the default storage. Downloads are served
+from there and never rendered again; `config_pack_prepare` queues the first version for
+a page that finds none (its job lost), and the page says the pack is being prepared.
 
 `config_pack_reveal` records a reading of keys by staff (the full PDF or zip): who,
 when, why and which version, beside the download itself. Without a reason nothing is
@@ -25,7 +28,8 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from vpn import pdf
+from vpn import events, pdf
+from vpn.choices import OPERATIONAL_STAGES
 from vpn.models import ConfigPack, KeyReveal, PackDownload, PackVariant, Tunnel, VpnRequest
 from vpn.packs.contract import (
     PackCopy,
@@ -53,8 +57,10 @@ __all__ = [
     "PackRenderConflict",
     "RenumberRefused",
     "config_pack_download_record",
+    "config_pack_prepare",
     "config_pack_preview",
     "config_pack_render",
+    "config_pack_render_queue",
     "config_pack_renumbered_zip",
     "config_pack_reveal",
 ]
@@ -105,6 +111,46 @@ def _request_for_pack(request_id: int) -> VpnRequest:
         )
         .get(pk=request_id)
     )
+
+
+def config_pack_render_queue(*, request_id: int, reason: str) -> bool:
+    """Queue the rendering of the connection's current parameters on the "packs" queue,
+    unless the latest version has them; returns whether a render is due.
+
+    The job's id is the request's and the parameters' hash: asked twice for the same
+    parameters (provisioning, then a download before the worker got to it), RQ holds one
+    job, and `config_pack_render` itself renders nothing for a hash already issued. A
+    connection not ready for a pack, or with a value unfit for it, queues nothing (the
+    reason is logged).
+    """
+    vpn_request = _request_for_pack(request_id)
+    try:
+        digest = PackParameters.from_request(vpn_request).sha256()
+    except (PackNotReady, PackParameterError) as exc:
+        logger.warning("%s: no config pack queued: %s", vpn_request.reference, exc)
+        return False
+    latest = config_pack_latest(request_id=request_id)
+    if latest is not None and latest.parameters_hash == digest:
+        return False
+    events.job_enqueue(
+        "vpn.jobs.request_pack_render",
+        request_id,
+        reason,
+        job_id=f"pack-render-{request_id}-{digest[:32]}",
+    )
+    return True
+
+
+def config_pack_prepare(*, request: VpnRequest) -> bool:
+    """Whether the pack of a built VPN (an operational stage) is being prepared: no
+    version exists yet, and its rendering is queued (here, if nothing queued it yet).
+
+    For the pages that offer the pack: they say it is being prepared instead of offering
+    nothing, and never render it in the web request themselves.
+    """
+    if request.stage not in OPERATIONAL_STAGES or request.config_packs.exists():
+        return False
+    return config_pack_render_queue(request_id=request.pk, reason="First download")
 
 
 def config_pack_render(*, request_id: int, reason: str = "") -> ConfigPack | None:

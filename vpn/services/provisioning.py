@@ -19,10 +19,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from vpn import aws, events
+from vpn import aws
 from vpn.choices import PROVISIONING_STAGES, AwsResourceRole, Routing, SetupStep, Stage
 from vpn.models import AwsResource, StepRetry, Tunnel, VpnRequest
-from vpn.services import allocation
+from vpn.services import allocation, packs
 from vpn.services.stages import StageMoveError, request_move
 from vpn.tunnel_profile import tunnel_profile
 
@@ -315,7 +315,9 @@ def step_connection(request: VpnRequest) -> bool:
         return True
     (info,) = aws.vpn_connections_describe(region, ids=[connection.id])
     tunnels_record(request=request, connection=info)
-    _pack_render(request, reason="VPN connection created")
+    if not request.nat_wanted:
+        # The last step that sets what the pack prints; with NAT, step 5 queues it.
+        _pack_render(request, reason="VPN connection created")
     return False
 
 
@@ -428,8 +430,10 @@ STEPS: dict[str, Callable[[VpnRequest], bool]] = {
 
 
 def _pack_render(request: VpnRequest, *, reason: str) -> None:
-    """Queue a new config pack version (rendering takes seconds: not in the step)."""
-    events.job_enqueue("vpn.jobs.request_pack_render", request.pk, reason)
+    """Queue the config pack, once its parameters are complete: after the VPN connection,
+    or after the NAT gateway (whose public IP it prints) when NAT is wanted. Rendering
+    takes seconds: it runs on the "packs" queue, never in the step."""
+    packs.config_pack_render_queue(request_id=request.pk, reason=reason)
 
 
 # Teardown ------------------------------------------------------------------------------

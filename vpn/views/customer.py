@@ -37,6 +37,7 @@ from vpn.services.maintenance import (
     maintenance_window_clear,
     maintenance_window_set,
 )
+from vpn.services.packs import config_pack_prepare
 from vpn.services.stages import StageMoveError
 from vpn.services.throttle import throttle_hit, throttle_retry_after
 from vpn.validation import IntakeInvalid
@@ -247,13 +248,15 @@ def _intake_status(request: HttpRequest, vpn_request: VpnRequest, link, token: s
                 "for_customer": True,
             },
         )
+    pack = config_pack_latest(request_id=vpn_request.pk)
     context = {
         "vpn_request": vpn_request,
         "steps": request_steps(request=vpn_request),
         "region_advice": request_region_advice(request=vpn_request),
         "link": link,
         "token": token,
-        "pack": config_pack_latest(request_id=vpn_request.pk),
+        "pack": pack,
+        "pack_preparing": pack is None and config_pack_prepare(request=vpn_request),
         "for_customer": True,
         **tunnel_status_context(
             request=vpn_request, chart_window=request.GET.get("chart", ""), for_customer=True
@@ -303,5 +306,7 @@ def intake_pack(request: HttpRequest, token: str, variant: str) -> HttpResponse:
         variant=variant,
         token_label=f"customer link {link.pk}",
         client_ip=client_ip(request),
+        base_template="vpn/customer/base.html",
+        back_url=reverse("vpn:intake", args=[token]),
     )
     return _private(response)

@@ -10,7 +10,9 @@
   the pack's numbers; bad numbers get a page that says why.
 
 `pack_download_response` builds the response for any caller: the staff view below, and
-the customer's self-service link (which passes its link's label instead of a user).
+the customer's self-service link (which passes its link's label instead of a user). A
+built VPN whose first version is not rendered yet gets a page saying it is being
+prepared, and its rendering is queued (never rendered in the web request).
 """
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -28,6 +30,7 @@ from vpn.services.packs import (
     PackParameterError,
     RenumberRefused,
     config_pack_download_record,
+    config_pack_prepare,
     config_pack_renumbered_zip,
     config_pack_reveal,
 )
@@ -36,6 +39,8 @@ from vpn.views.clients import client_ip as client_ip_of
 # A refused reveal is told inside the pack card, beside its form, when the request page
 # loads next: a message at the top of the page would be out of sight.
 REVEAL_REFUSAL_SESSION_KEY = "vpn_key_reveal_refused"
+# When to ask again for a pack that is being prepared (its render takes seconds).
+PREPARING_RETRY_SECONDS = 30
 
 
 def key_reveal_refusal_pop(http_request: HttpRequest, request_id: int) -> dict | None:
@@ -93,14 +98,31 @@ def pack_download_response(
     downloaded_by=None,
     token_label: str = "",
     client_ip: str | None = None,
-) -> FileResponse:
+    base_template: str = "base.html",
+    back_url: str = "",
+) -> HttpResponse:
     """The stored file of one pack variant as an attachment, and a `PackDownload` row.
 
-    `version` None means the latest. Raises Http404 for an unknown variant or version,
-    or when the request has no pack yet. The caller has checked access: a redacted
-    variant carries no key, a full one does.
+    `version` None means the latest. A built VPN without a version yet gets a page
+    (503, on `base_template`, linking back to `back_url`) that says the pack is being
+    prepared, its rendering queued. Raises Http404 for an unknown variant or version,
+    or when the request has no pack and none is due. The caller has checked access: a
+    redacted variant carries no key, a full one does.
     """
     variant = _variant_or_404(variant)
+    if config_pack_prepare(request=vpn_request):
+        response = render(
+            http_request,
+            "vpn/packs/pack_preparing.html",
+            {
+                "vpn_request": vpn_request,
+                "base_template": base_template,
+                "back_url": back_url or vpn_request.get_absolute_url(),
+            },
+            status=503,
+        )
+        response["Retry-After"] = str(PREPARING_RETRY_SECONDS)
+        return response
     pack = _pack_or_404(vpn_request, version)
     stored = _open_or_404(pack, variant)
     config_pack_download_record(

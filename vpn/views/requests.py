@@ -36,6 +36,7 @@ from vpn.selectors import requests as request_selectors
 from vpn.selectors import status as status_selectors
 from vpn.services import intake
 from vpn.services.intake import NewLink
+from vpn.services.packs import config_pack_prepare
 from vpn.services.stages import (
     StageMoveError,
     request_decommission_start,
@@ -198,6 +199,9 @@ class RequestDetailView(RoleRequiredMixin, DetailView):
         context.update(
             pack_selectors.config_pack_card_context(request=vpn_request, user=self.request.user),
             reveal_refusal=key_reveal_refusal_pop(self.request, vpn_request.pk),
+        )
+        context["pack_preparing"] = not context["config_packs"] and config_pack_prepare(
+            request=vpn_request
         )
         context.update(changes_card_context(vpn_request=vpn_request, user=self.request.user))
         if context["change_under_way"] is not None and context["poll_seconds"]:

@@ -448,7 +448,7 @@ def _intake(demo: DemoRequest, index: int, customer: Customer, owner) -> dict:
         "advertised_prefixes": [] if static else [f"10.{100 + index}.0.0/16"],
         "ike_version": IkeVersion.IKEV2 if index % 3 else IkeVersion.IKEV1,
         "tunnel_count": 1 if demo.story == "awaiting" else 2,
-        # A NAT gateway for a few: each one's pack is rendered twice (before and after).
+        # A NAT gateway for a few: their pack is rendered once the NAT gateway exists.
         "nat_wanted": index % 4 == 0,
         "device_vendor": list(DeviceVendor)[index % len(DeviceVendor)],
     }
