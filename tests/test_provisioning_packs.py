@@ -118,6 +118,25 @@ def test_the_same_parameters_are_queued_and_rendered_once(rq_queue, packs_queue,
     assert ConfigPack.objects.filter(request=request).count() == 1
 
 
+def test_a_render_that_failed_is_queued_again_when_asked_again(rq_queue, packs_queue, run_jobs):
+    request = connection_request()
+    assert config_pack_render_queue(request_id=request.pk, reason="first")
+    (queued,) = packs_queue.jobs
+    # That job fails (its request cannot be found), leaving its id in the failed registry.
+    queued.delete()
+    packs_queue.enqueue(RENDER_JOB, 0, "first", job_id=queued.id)
+    assert run_jobs() == 1
+    assert packs_queue.failed_job_registry.get_job_ids() == [queued.id]
+    assert not ConfigPack.objects.filter(request=request).exists()
+
+    # Asked again (a download, a retry), the same parameters are rendered after all.
+    assert config_pack_render_queue(request_id=request.pk, reason="again")
+    assert [job.id for job in packs_queue.jobs] == [queued.id]
+    assert run_jobs() == 0
+    (pack,) = ConfigPack.objects.filter(request=request)
+    assert pack.reason == "again"
+
+
 def test_changed_parameters_queue_a_new_version(rq_queue, packs_queue, run_jobs):
     request = connection_request()
     config_pack_render_queue(request_id=request.pk, reason="first")

@@ -9,6 +9,7 @@ services import nothing above them, and no caller needs to know whether it is in
 transaction (work that is rolled back never queues a job).
 """
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -48,7 +49,7 @@ def job_enqueue(job: str, *args: object, job_id: str | None = None) -> None:
 
     With a `job_id`, the job is queued only if RQ holds no job of that id (queued,
     running, or finished within its result's lifetime): queueing the same work twice then
-    runs it once.
+    runs it once. A job of that id that failed or was stopped is queued again.
     """
     after_commit(_enqueue_now, job, args, job_id)
 
@@ -72,10 +73,20 @@ def _enqueue_now(job: str, args: tuple, job_id: str | None = None) -> None:
     if job_id is None:
         _queue(job).enqueue(job, *args, **_options(job))
         return
+    queue = _queue(job)
     try:
-        _queue(job).enqueue(job, *args, job_id=job_id, unique=True, **_options(job))
+        queue.enqueue(job, *args, job_id=job_id, unique=True, **_options(job))
     except DuplicateJobError:
-        logger.info("Job %s is already queued, running or done: not queued again", job_id)
+        earlier = queue.fetch_job(job_id)
+        if earlier is None or not (earlier.is_failed or earlier.is_stopped or earlier.is_canceled):
+            logger.info("Job %s is already queued, running or done: not queued again", job_id)
+            return
+        # A job that failed (or was stopped) did not do the work: asking again runs it
+        # again, rather than leaving its id to block the same work for good.
+        logger.info("Job %s failed earlier: queued again", job_id)
+        earlier.delete()
+        with contextlib.suppress(DuplicateJobError):  # another process was quicker
+            queue.enqueue(job, *args, job_id=job_id, unique=True, **_options(job))
 
 
 def _enqueue_in(job: str, args: tuple) -> None:
