@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from cheroot import wsgi
 from werkzeug.wrappers import Request, Response
 
 from sandbox.control import ControlApi
@@ -37,6 +37,9 @@ log = logging.getLogger("sandbox")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5055
 DEFAULT_STATE_DELAY = 3.0
+# Calls served at once: a status refresh reads up to 20 pairs side by side, and each
+# held call or long poll keeps a thread until it is answered.
+SERVING_THREADS = 64
 # AWS lists deleted VPN connections for a while (about an hour) before they vanish.
 DEFAULT_DELETED_RETENTION = 3600.0
 
@@ -202,14 +205,6 @@ class SandboxApp:
         return None
 
 
-class _QuietRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler without its access log: the app logs each call itself."""
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        """Log nothing per request."""
-        pass
-
-
 class SandboxServer:
     """A sandbox served over HTTP from a background thread.
 
@@ -230,7 +225,7 @@ class SandboxServer:
         self.host = host
         self.port = port
         self.app = SandboxApp(state_delay, deleted_retention, clock)
-        self._server: BaseWSGIServer | None = None
+        self._server: wsgi.Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -238,17 +233,18 @@ class SandboxServer:
         """The base URL to give boto3 as ``endpoint_url``."""
         if self._server is None:
             raise RuntimeError("the sandbox is not running")
-        return f"http://{self.host}:{self._server.server_port}"
+        return f"http://{self.host}:{self._server.bind_addr[1]}"
 
     def start(self) -> str:
         """Start serving in a background thread and return the base URL."""
-        self._server = make_server(
-            self.host, self.port, self.app, threaded=True, request_handler=_QuietRequestHandler
+        # Cheroot keeps connections open between calls, as AWS's endpoints do: a client
+        # then pays for one connection, not one per call. Its threads serve the calls
+        # that wait outside the lock (held, or taking AWS's answer time) side by side.
+        self._server = wsgi.Server(
+            (self.host, self.port), self.app, numthreads=SERVING_THREADS, server_name="sandbox"
         )
-        # A short poll interval makes stop() quick (werkzeug's default is half a second).
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="aws-sandbox", daemon=True
-        )
+        self._server.prepare()  # binds the port, so that `url` knows it
+        self._thread = threading.Thread(target=self._server.serve, name="aws-sandbox", daemon=True)
         self._thread.start()
         return self.url
 
@@ -261,8 +257,7 @@ class SandboxServer:
     def stop(self) -> None:
         """Stop serving and release the port."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
         if self._thread is not None:
             self._thread.join()
         self._server = self._thread = None
