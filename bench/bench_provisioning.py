@@ -8,8 +8,9 @@ worker, after them):
 
 - the sandbox's own rate: the calls the 50 provisionings made over the time the sandbox
   spent answering them (it answers one call at a time: the most it can serve);
-- the provisioning rate: the same calls over the time from the workers' start until all
-  50 requests wait for the customer, with the renders left on the "packs" queue;
+- the provisioning rate: the same calls over the time from the first approval (the
+  workers already listening, as in production, where they run all along) until all 50
+  requests wait for the customer, with the renders left on the "packs" queue;
 - the second as a percentage of the first, and of the rate one boto3 client gets making
   describes back to back (the client's own cost per call included);
 - then the time the packs worker takes to render the 50 queued packs, one version each.
@@ -19,9 +20,12 @@ processes can share. Run: `python bench/bench_provisioning.py` (or `make bench`)
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from harness import ROOT, django_test_database
 
@@ -44,16 +48,20 @@ def _calls(sandbox) -> int:
     return sum(_stats(sandbox)["calls"].values())
 
 
-def _workers(process: str, count: int, env: dict) -> float:
-    """Run `count` of the Procfile's `process` workers in burst mode until their queue is
-    empty; the seconds they took."""
+def _procfile_command(process: str) -> list[str]:
     procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines())
     command = procfile[process].split()
     assert command[:3] == ["python", "manage.py", "rqworker"], command
+    return [sys.executable, *command[1:]]
+
+
+def _workers(process: str, count: int, env: dict) -> float:
+    """Run `count` of the Procfile's `process` workers in burst mode until their queue is
+    empty; the seconds they took."""
     started = time.perf_counter()
     workers = [
         subprocess.Popen(
-            [sys.executable, *command[1:], "--burst"],
+            [*_procfile_command(process), "--burst"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -64,6 +72,35 @@ def _workers(process: str, count: int, env: dict) -> float:
     for worker in workers:
         worker.wait()
     return time.perf_counter() - started
+
+
+@contextmanager
+def _listening_workers(process: str, count: int, env: dict, queue) -> Iterator[None]:
+    """`count` of the Procfile's `process` workers, started and listening on `queue` (as
+    in production, where they run all along) until the block ends; then a warm stop."""
+    from rq import Worker
+
+    workers = [
+        subprocess.Popen(
+            _procfile_command(process),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+    try:
+        while len(Worker.all(queue=queue)) < count:  # started: Django set up, RQ listening
+            if any(worker.poll() is not None for worker in workers):
+                raise RuntimeError(f"a {process} worker ended before it listened")
+            time.sleep(0.1)
+        yield
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)  # RQ's warm shutdown
+        for worker in workers:
+            worker.wait()
 
 
 def main() -> None:
@@ -131,8 +168,7 @@ def _through_workers(sandbox, connection) -> None:
         VpnRequestFactory(stage=Stage.SUBMITTED, region=("us-east-1", "eu-west-2")[i % 2])
         for i in range(REQUESTS)
     ]
-    for request in requests:
-        request_move(request_id=request.pk, to_stage=Stage.APPROVED)  # queues its first job
+    ids = [r.pk for r in requests]
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -143,12 +179,18 @@ def _through_workers(sandbox, connection) -> None:
         "AWS_SECRET_ACCESS_KEY": "bench",
         "PROVISION_POLL_SECONDS": "0",
     }
-    before = _stats(sandbox)
-    elapsed = _workers("worker", WORKERS, env)
-    after = _stats(sandbox)
+    ended = (Stage.AWAITING_CUSTOMER, Stage.FAILED)
+    with _listening_workers("worker", WORKERS, env, queue):
+        before = _stats(sandbox)
+        started = time.perf_counter()
+        for request in requests:
+            request_move(request_id=request.pk, to_stage=Stage.APPROVED)  # queues its job
+        while VpnRequest.objects.filter(pk__in=ids, stage__in=ended).count() < REQUESTS:
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        after = _stats(sandbox)
     calls = sum(after["calls"].values()) - sum(before["calls"].values())
     serving = after["serving_seconds"] - before["serving_seconds"]
-    ids = [r.pk for r in requests]
     done = VpnRequest.objects.filter(pk__in=ids, stage=Stage.AWAITING_CUSTOMER).count()
     sandbox_rate, portal_rate = calls / serving, calls / elapsed
     print(

@@ -93,9 +93,11 @@ def test_a_request_without_nat_queues_its_render_after_the_connection(
 
     seen = _provision_step_by_step(request, rq_queue, packs_queue)
 
-    # Queued by step 3, while step 4 (routing) still runs on the default queue.
-    assert (Stage.ROUTING, 1) in seen
+    # One render, queued by step 3 once the connection's tunnels are known (its reason
+    # says so) and left to the packs queue while step 4 (routing) ran on.
+    assert seen[-1] == (Stage.AWAITING_CUSTOMER, 1)
     assert all(renders == 0 for stage, renders in seen if stage == Stage.CONNECTION)
+    assert not ConfigPack.objects.filter(request=request).exists()
     assert run_jobs() == 0
     (pack,) = ConfigPack.objects.filter(request=request)
     assert pack.reason == "VPN connection created"

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from functools import partial
+from functools import cache, partial
 
 import django_rq
 from django.conf import settings
@@ -63,7 +63,16 @@ def job_enqueue_later(job: str, *args: object) -> None:
 def _queue(job: str):
     # This module already waits for the commit; "auto" stops django-rq from deferring a
     # second time (which, inside a later transaction, would delay the job).
-    return django_rq.get_queue(JOB_QUEUES.get(job, "default"), commit_mode="auto")
+    name = JOB_QUEUES.get(job, "default")
+    return django_rq.get_queue(name, commit_mode="auto", connection=_connection(name))
+
+
+@cache
+def _connection(queue_name: str):
+    # django-rq builds a new Redis client, and so a new connection, on every get_queue:
+    # one client per queue for the process, whose pool keeps its connections (and makes
+    # new ones in a forked child).
+    return django_rq.get_connection(queue_name)
 
 
 def _enqueue_now(job: str, args: tuple, job_id: str | None = None) -> None:

@@ -49,22 +49,38 @@ STATIC_CUSTOMER_ASN = 65000
 
 
 def provision_advance(*, request_id: int) -> str:
-    """Run the step of the request's current stage, and move it on when done.
+    """Run the request's setup steps from its current stage, one after the other, for as
+    long as AWS makes each step's resources ready at once.
 
-    Returns DONE (moved to the next stage, whose job the stage service queues),
-    WAITING (run again later), FAILED (stopped at this step) or IDLE (nothing to do).
+    A step that is done moves the request on and the next step runs here, in the same
+    job: a job per step would cost the portal a queue round trip per step and AWS
+    nothing. Returns DONE (provisioning has ended: the request waits for the customer),
+    WAITING (AWS is still busy: run again later, with no worker held meanwhile), FAILED
+    (stopped at a step) or IDLE (nothing to do, or another job moved it on first).
     """
+    outcome = _step_run(request_id)
+    if outcome != FAILED:
+        # The step ran through (AWS may still be busy): an earlier error is over.
+        _retries_clear(request_id)
+    while outcome == _NEXT:
+        outcome = _step_run(request_id)
+    return outcome
+
+
+# What `_step_run` returns when it moved the request into another setup step.
+_NEXT = "next"
+
+
+def _step_run(request_id: int) -> str:
+    """Run the step of the request's current stage, and move it on when done."""
     request = VpnRequest.objects.select_related("customer", "account").filter(pk=request_id).first()
     if request is None:
         logger.warning("Provisioning job for request %s, which does not exist: ignored", request_id)
         return IDLE
     if request.stage == Stage.APPROVED:
-        _move(request, Stage.VPC, from_stage=Stage.APPROVED)
-        _retries_clear(request.pk)
-        return DONE
+        return _move(request, Stage.VPC, from_stage=Stage.APPROVED)
     if request.stage not in PROVISIONING_STAGES:
-        _retries_clear(request.pk)  # moved on meanwhile: nothing waits for this job
-        return IDLE
+        return IDLE  # moved on meanwhile: nothing waits for this job
     stage = Stage(request.stage)
     step = SetupStep(PROVISIONING_STAGES.index(stage) + 1)
     try:
@@ -77,12 +93,9 @@ def provision_advance(*, request_id: int) -> str:
             request_id=request.pk, stage=stage, message=f"Step {step.value} ({step.label}): {exc}"
         )
         return FAILED
-    # The step ran through (AWS may still be busy): an earlier error is over.
-    _retries_clear(request.pk)
     if waiting:
         return WAITING
-    _move(request, _next_stage(request, stage), from_stage=stage)
-    return DONE
+    return _move(request, _next_stage(request, stage), from_stage=stage)
 
 
 def provision_fail(*, request_id: int, stage: str, message: str) -> None:
@@ -158,14 +171,23 @@ def _next_stage(request: VpnRequest, stage: Stage) -> Stage:
     return PROVISIONING_STAGES[PROVISIONING_STAGES.index(stage) + 1]
 
 
-def _move(request: VpnRequest, to_stage: Stage, *, from_stage: Stage) -> None:
+def _move(request: VpnRequest, to_stage: Stage, *, from_stage: Stage) -> str:
+    """Move the request on; _NEXT when the stage entered is a step for the caller to
+    run (no job is queued for it), DONE when provisioning has ended, IDLE when another
+    job moved it first."""
     try:
         request_move(
-            request_id=request.pk, to_stage=to_stage, from_stage=from_stage, actor_label=ACTOR
+            request_id=request.pk,
+            to_stage=to_stage,
+            from_stage=from_stage,
+            actor_label=ACTOR,
+            step_job=False,
         )
     except StageMoveError:
-        # A second job for the same step lost the race: the first one moved it.
+        # A second job for the same step lost the race: the first one goes on.
         logger.info("%s: already moved past %s", request.reference, from_stage)
+        return IDLE
+    return _NEXT if to_stage in PROVISIONING_STAGES else DONE
 
 
 # Resources -----------------------------------------------------------------------------
@@ -175,20 +197,25 @@ def _recorded(request: VpnRequest, role: str) -> AwsResource | None:
     return request.resources.filter(role=role, deleted_at__isnull=True).first()
 
 
-def _record(request: VpnRequest, role: str, resource: aws.Resource, **details) -> AwsResource:
-    """Write down a resource the moment it exists in AWS."""
-    record, _ = AwsResource.objects.update_or_create(
-        request=request,
-        role=role,
-        defaults={
-            "resource_id": resource.id,
-            "region": request.region,
-            "state": resource.state,
-            "details": details,
-            "deleted_at": None,
-        },
+def _record(request: VpnRequest, role: str, resource: aws.Resource, **details) -> None:
+    """Write down a resource the moment it exists in AWS: the role's row, inserted or
+    brought up to date in one statement."""
+    AwsResource.objects.bulk_create(
+        [
+            AwsResource(
+                request=request,
+                role=role,
+                resource_id=resource.id,
+                region=request.region,
+                state=resource.state,
+                details=details,
+                deleted_at=None,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["request", "role"],
+        update_fields=["resource_id", "region", "state", "details", "updated_at", "deleted_at"],
     )
-    return record
 
 
 def _ensure(

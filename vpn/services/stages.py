@@ -48,6 +48,7 @@ def request_move(
     note: str = "",
     from_stage: str | None = None,
     follow_ups: bool = True,
+    step_job: bool = True,
 ) -> StageTransition:
     """Move a request to `to_stage` and record who did it and why.
 
@@ -55,7 +56,9 @@ def request_move(
     request is still in that stage once locked (two engineers clicking the same button
     at once get one move, and one clear error). Raises `StageMoveError` for a move the
     transition table does not allow. `follow_ups=False` records the move without
-    queueing its jobs (for demo data that writes history, not work).
+    queueing its jobs (for demo data that writes history, not work); `step_job=False`
+    queues the others but not the job that runs the stage entered, for a caller that
+    runs that step itself (provisioning, from one step to the next).
     """
     to_stage = Stage(to_stage)
     with transaction.atomic():
@@ -97,7 +100,7 @@ def request_move(
         if follow_ups:
             for follow_up in STAGE_FOLLOW_UPS.get(to_stage, ()):
                 events.job_enqueue(follow_up, transition.pk)
-            if request_job := STAGE_REQUEST_JOBS.get(to_stage):
+            if step_job and (request_job := STAGE_REQUEST_JOBS.get(to_stage)):
                 events.job_enqueue(request_job, request.pk)
     return transition
 
