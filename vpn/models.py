@@ -267,7 +267,9 @@ class Tunnel(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["request", "position"]
+        # By the request's id, not "request": that would follow the request's own
+        # ordering, through a join, on every read of one request's rows.
+        ordering = ["-request_id", "position"]
         constraints = [
             models.UniqueConstraint(
                 fields=["request", "outside_ip"], name="tunnel_unique_outside_ip"
@@ -469,7 +471,7 @@ class AwsResource(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["request", "created_at"]
+        ordering = ["-request_id", "created_at"]  # no join (see Tunnel)
         verbose_name = "AWS resource"
         constraints = [
             models.UniqueConstraint(fields=["request", "role"], name="awsresource_one_per_role"),
@@ -626,7 +628,7 @@ class ConfigPack(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        ordering = ["request", "-version"]
+        ordering = ["-request_id", "-version"]  # no join (see Tunnel)
         verbose_name = "config pack"
         constraints = [
             models.UniqueConstraint(

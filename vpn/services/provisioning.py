@@ -193,8 +193,13 @@ def _move(request: VpnRequest, to_stage: Stage, *, from_stage: Stage) -> str:
 # Resources -----------------------------------------------------------------------------
 
 
-def _recorded(request: VpnRequest, role: str) -> AwsResource | None:
-    return request.resources.filter(role=role, deleted_at__isnull=True).first()
+def _recorded_id(request: VpnRequest, role: str) -> str | None:
+    """The AWS id recorded for the request's live resource of `role`, if any."""
+    return (
+        AwsResource.objects.filter(request_id=request.pk, role=role, deleted_at__isnull=True)
+        .values_list("resource_id", flat=True)
+        .first()
+    )
 
 
 def _record(request: VpnRequest, role: str, resource: aws.Resource, **details) -> None:
@@ -223,8 +228,8 @@ def _ensure(
 ) -> aws.Resource:
     """The resource for `role`: the recorded one, else one tagged for us, else a new one."""
     kind = ROLE_KIND[role]
-    recorded = _recorded(request, role)
-    found = aws.describe(request.region, kind, recorded.resource_id) if recorded else None
+    recorded_id = _recorded_id(request, role)
+    found = aws.describe(request.region, kind, recorded_id) if recorded_id else None
     if found is None:
         found = aws.find(request.region, kind, request_id=request.pk, role=role)
     if found is None:
@@ -234,10 +239,10 @@ def _ensure(
 
 
 def _id(request: VpnRequest, role: str) -> str:
-    recorded = _recorded(request, role)
-    if recorded is None:
+    recorded_id = _recorded_id(request, role)
+    if recorded_id is None:
         raise aws.PermanentAwsError(role, "MissingResource", f"No {role} is recorded.")
-    return recorded.resource_id
+    return recorded_id
 
 
 # The five steps (each returns True while it waits for AWS) -------------------------------
@@ -520,9 +525,9 @@ def nat_teardown(request: VpnRequest) -> bool:
     """Take NAT away from the VPC: the private subnet's default route first (so that no
     route points at a NAT gateway being deleted), then NAT's resources in dependency
     order; True while AWS still deletes one. Idempotent, like the teardown."""
-    private_table = _recorded(request, AwsResourceRole.PRIVATE_ROUTE_TABLE)
-    if private_table is not None:
-        aws.route_delete(request.region, route_table_id=private_table.resource_id, cidr="0.0.0.0/0")
+    private_table_id = _recorded_id(request, AwsResourceRole.PRIVATE_ROUTE_TABLE)
+    if private_table_id is not None:
+        aws.route_delete(request.region, route_table_id=private_table_id, cidr="0.0.0.0/0")
     return any(_teardown(request, role) for role in NAT_ROLES)
 
 
