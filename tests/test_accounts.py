@@ -4,12 +4,16 @@ change, decommissioning) acting in it."""
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from io import StringIO
 
 import boto3
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from tests.factories import VpnRequestFactory
@@ -240,3 +244,37 @@ def test_vpn_accounts_lists_usage_and_room_and_adds_an_account(aws_sandbox):
     assert rows["second (111111111111)"]["vpn_gateways"] == 7
     assert (rows["second (111111111111)"]["used"], rows["second (111111111111)"]["room"]) == (1, 6)
     assert AwsAccount.objects.count() == 1
+
+
+PLACE_ON_SQLITE = """
+import django
+django.setup()
+from django.core.management import call_command
+from django.db import transaction
+call_command("migrate", verbosity=0)
+from tests.factories import VpnRequestFactory
+from vpn.choices import Stage
+from vpn.services.placement import account_choose
+request = VpnRequestFactory(stage=Stage.SUBMITTED, region="us-east-1")
+with transaction.atomic():
+    print(account_choose(request))
+"""
+
+
+def test_placement_runs_on_sqlite_the_embedded_default(tmp_path):
+    # `make run` approves on SQLite, which has no advisory lock of PostgreSQL's.
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PLACE_ON_SQLITE],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "None"  # the settings' own account

@@ -136,9 +136,12 @@ def rooms(region: str) -> list[Room]:
 
 def account_choose(request: VpnRequest) -> AwsAccount | None:
     """Pick the account for `request` (inside the approval's transaction); NoRoom when
-    none has room. Takes a lock held until the transaction ends."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PLACEMENT_LOCK])
+    none has room. On PostgreSQL, takes a lock held until the transaction ends, so that
+    two approvals at once never both count the same last place; SQLite, the embedded
+    default, lets one transaction write at a time and has no such lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PLACEMENT_LOCK])
     candidates = rooms(request.region)
     with_room = [room for room in candidates if room.free > 0]
     if not with_room:
