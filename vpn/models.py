@@ -77,6 +77,7 @@ class AwsAccount(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "AWS account"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_id})"
@@ -820,6 +821,7 @@ class StepRetry(models.Model):
     class Meta:
         ordering = ["-failed_at", "-id"]
         verbose_name = "step retry"
+        verbose_name_plural = "step retries"
         constraints = [
             models.UniqueConstraint(
                 fields=["job_id", "attempt"], name="stepretry_once_per_attempt"
