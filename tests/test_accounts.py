@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from tests.factories import VpnRequestFactory
+from tests.factories import VpnRequestFactory, ops_user
 from vpn import aws
 from vpn.choices import ChangeKind, ChangeState, DecommissionReason, Routing, Stage
 from vpn.models import AwsAccount, VpnRequest
@@ -246,13 +246,47 @@ def test_vpn_accounts_lists_usage_and_room_and_adds_an_account(aws_sandbox):
     assert AwsAccount.objects.count() == 1
 
 
+@pytest.mark.django_db
+def test_the_admin_adds_an_account_checked_as_the_command_checks_it(client):
+    client.force_login(ops_user())
+    form = {
+        "name": "second",
+        "account_id": "111111111111",
+        "role_arn": "arn:aws:iam::222222222222:role/vpn-portal",
+        "external_id": "portal-second",
+        "regions": [REGION],
+        "quota_vpn_gateways": "7",
+    }
+    page = client.get("/admin/vpn/awsaccount/add/")
+    assert b"Quota: virtual private gateways per region" in page.content
+    refused = client.post("/admin/vpn/awsaccount/add/", form)
+    assert refused.status_code == 200
+    assert "The role arn:aws:iam::222222222222:role/vpn-portal is not in account" in (
+        refused.content.decode()
+    )
+    no_region = client.post("/admin/vpn/awsaccount/add/", {**form, "regions": []})
+    assert b"This field is required" in no_region.content
+    assert not AwsAccount.objects.exists()
+    form["role_arn"] = "arn:aws:iam::111111111111:role/vpn-portal"
+    added = client.post("/admin/vpn/awsaccount/add/", form)
+    assert added.status_code == 302
+    account = AwsAccount.objects.get()
+    assert (account.regions, account.quota_overrides) == ([REGION], {"vpn_gateways": 7})
+    again = client.post("/admin/vpn/awsaccount/add/", {**form, "name": "other"})
+    assert "Account 111111111111 is already recorded." in again.content.decode()
+    # A recorded account is shown, never edited by hand.
+    shown = client.get(f"/admin/vpn/awsaccount/{account.pk}/change/")
+    assert shown.status_code == 200 and b'name="_save"' not in shown.content
+    assert AwsAccount.objects.count() == 1
+
+
 PLACE_ON_SQLITE = """
 import django
 django.setup()
 from django.core.management import call_command
 from django.db import transaction
 call_command("migrate", verbosity=0)
-from tests.factories import VpnRequestFactory
+from tests.factories import VpnRequestFactory, ops_user
 from vpn.choices import Stage
 from vpn.services.placement import account_choose
 request = VpnRequestFactory(stage=Stage.SUBMITTED, region="us-east-1")

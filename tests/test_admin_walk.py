@@ -422,7 +422,8 @@ def _unexplained(changes, before, after, user) -> list:
 
     A request may change stage only with a new stage transition by `user` saying so (a
     decommissioning also records its reason, and emails the customer why); a link may
-    only be revoked, by `user`.
+    only be revoked, by `user`; an AWS account may only be switched on or off for
+    placement.
     """
     transitions = after["vpn.stagetransition"]
     explained = set()
@@ -448,6 +449,8 @@ def _unexplained(changes, before, after, user) -> list:
                     for npk, row in after["vpn.notification"].items()
                     if row["key"] == f"decommission:{pk}"
                 }
+        elif label == "vpn.awsaccount" and kind == "changed" and fields == {"enabled"}:
+            explained.add((label, pk))  # placement on or off: all the account actions do
         elif label == "vpn.intakelink" and kind == "changed":
             revoked_by_user = after[label][pk]["revoked_by_id"] == user.pk
             if fields <= {"revoked_at", "revoked_by_id"} and revoked_by_user:
@@ -483,10 +486,11 @@ def test_every_action_offered_changes_rows_only_through_services(world, staff):
         "move_to_decommissioning",
     ]
     # Revoking a customer link is an engineer's action as much as Ops' (docs/roles.md).
+    account_actions = ["disable_placement", "enable_placement"]
     expected = {
-        "ops": [*request_actions, "revoke"],
+        "ops": [*request_actions, "revoke", *account_actions],
         "se": ["move_to_approved", "revoke"],
-        "superuser": [*request_actions, "revoke"],
+        "superuser": [*request_actions, "revoke", *account_actions],
     }[role]
     assert sorted(ran) == sorted(expected)
 

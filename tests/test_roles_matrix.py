@@ -31,6 +31,7 @@ from tests.intake_data import FORM_BGP, ORG_ID, PUBLIC_IP
 from vpn import permissions
 from vpn.choices import ChangeKind, ChangeState, Stage
 from vpn.models import (
+    AwsAccount,
     ConfigPack,
     IntakeLink,
     KeyReveal,
@@ -42,6 +43,7 @@ from vpn.models import (
     VpnRequest,
 )
 from vpn.packs.contract import PackParameters
+from vpn.services.aws_accounts import aws_account_add, aws_account_enable
 from vpn.services.changes import change_propose
 from vpn.services.intake import intake_link_create
 
@@ -429,6 +431,44 @@ def _rq_dashboard(actor: Actor) -> Outcome:
     return Outcome(response, response.status_code == 200 and b"Queues" in response.content)
 
 
+def _account_add(actor: Actor) -> Outcome:
+    form = {
+        "name": "second",
+        "account_id": "111111111111",
+        "role_arn": "arn:aws:iam::111111111111:role/vpn-portal",
+        "external_id": "portal-external-id",
+        "regions": ["eu-west-1", "us-east-1"],
+        "quota_vpn_gateways": "20",
+    }
+    response = actor.client.post("/admin/vpn/awsaccount/add/", form)
+    account = AwsAccount.objects.filter(account_id="111111111111").first()
+    effect = account is not None and (
+        account.regions == ["eu-west-1", "us-east-1"]
+        and account.quota_overrides == {"vpn_gateways": 20}
+        and account.external_id == "portal-external-id"
+    )
+    return Outcome(response, effect)
+
+
+def _account() -> AwsAccount:
+    return aws_account_add(
+        name="third",
+        account_id="222222222222",
+        role_arn="arn:aws:iam::222222222222:role/vpn-portal",
+        external_id="portal-external-id",
+        regions=["us-east-1"],
+    )
+
+
+def _disabled_account() -> AwsAccount:
+    return aws_account_enable(account_id=_account().account_id, enabled=False)
+
+
+def _enabled(account: AwsAccount) -> bool:
+    account.refresh_from_db()
+    return account.enabled
+
+
 def _redacted_download(actor: Actor) -> Outcome:
     pack = _stored_pack(connection_request())
     response = actor.client.get(f"/requests/{pack.request_id}/pack/1/{PackVariant.REDACTED_PDF}/")
@@ -594,6 +634,8 @@ ADMIN_TARGETS: dict[str, Callable[[], tuple[object, Callable[[object], bool]]]] 
         VpnRequestFactory(stage=Stage.LIVE),
         lambda r: _stage(r) == Stage.DECOMMISSIONING,
     ),
+    "disable_placement": lambda: (_account(), lambda a: not _enabled(a)),
+    "enable_placement": lambda: (_disabled_account(), _enabled),
     "revoke": lambda: (
         intake_link_create(
             request_id=VpnRequestFactory(stage=Stage.DRAFT).pk, send_email=False
@@ -622,6 +664,7 @@ PERFORMERS: dict[str, Callable[..., Outcome]] = {
     "vpn:request_decommission": _decommission,
     "vpn:status_refresh": _refresh_now,
     "/admin/django_rq/": _rq_dashboard,
+    "/admin/vpn/awsaccount/add/": _account_add,
     "vpn:configpack_download": _redacted_download,
     "vpn:configpack_renumbered": _renumbered_download,
     "vpn:configpack_reveal": _reveal,

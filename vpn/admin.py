@@ -27,7 +27,7 @@ from django.utils.safestring import mark_safe
 from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 
-from vpn.admin_forms import CustomerAdminForm, VpnRequestAdminForm
+from vpn.admin_forms import AwsAccountAddForm, CustomerAdminForm, VpnRequestAdminForm
 from vpn.choices import ENGINEER_EDITABLE_STAGES, STAGE_COLOURS, Stage
 from vpn.forms import DecommissionForm
 from vpn.models import (
@@ -51,6 +51,8 @@ from vpn.models import (
     VpnChangeCall,
     VpnRequest,
 )
+from vpn.permissions import permission_for
+from vpn.services.aws_accounts import aws_account_add, aws_account_enable
 from vpn.services.intake import (
     IntakeClosed,
     customer_upsert,
@@ -74,6 +76,8 @@ admin.site.index_title = "Administration"
 APPROVE_PERMISSION = "vpn.approve_vpnrequest"
 OPERATE_PERMISSION = "vpn.operate_vpnrequest"
 LINK_REVOKE_PERMISSION = "vpn.change_vpnrequest"
+ACCOUNT_ADD_PERMISSION = permission_for("awsaccount_add")
+ACCOUNT_MANAGE_PERMISSION = permission_for("awsaccount_placement")
 
 # Set on the HTTP request when the service refused a save the form had accepted (the
 # request moved on in between), so that the admin reports it instead of a success.
@@ -509,13 +513,61 @@ class PendingMaintenanceAdmin(RecordAdmin):
 
 @admin.register(AwsAccount)
 class AwsAccountAdmin(RecordAdmin):
-    """The AWS accounts placement may use; recorded with `manage.py vpn_accounts add`, which
-    checks them whole (the admin shows them and changes nothing)."""
+    """The AWS accounts placement may use. Ops add one (the form is judged by the accounts
+    service's check, and the service records it) and turn placement in it off or on with
+    the actions, as `manage.py vpn_accounts` does; a recorded account is never edited by
+    hand (its requests live in it)."""
 
     list_display = ("name", "account_id", "role_arn", "regions", "quota_overrides", "enabled")
     list_filter = ("enabled",)
     search_fields = ("name", "account_id")
     exclude = ("external_id",)
+    actions = ("disable_placement", "enable_placement")
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm(ACCOUNT_ADD_PERMISSION)
+
+    def has_manage_permission(self, request) -> bool:
+        return request.user.has_perm(ACCOUNT_MANAGE_PERMISSION)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The add form; a recorded account is shown read only."""
+        if obj is None:
+            kwargs["form"] = AwsAccountAddForm
+            kwargs["fields"] = None  # the form's own fields, quotas included
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": list(AwsAccountAddForm(None).fields)})]
+        return super().get_fieldsets(request, obj)
+
+    def get_exclude(self, request, obj=None):
+        return () if obj is None else self.exclude
+
+    def save_model(self, request, obj, form, change):
+        """Record the account through the accounts service (`aws_account_add`)."""
+        account = aws_account_add(**form.account_fields())
+        obj.pk = account.pk
+
+    @admin.action(description="Stop placement in the selected accounts", permissions=["manage"])
+    def disable_placement(self, request, queryset):
+        """New requests no longer go there; its requests stay (`aws_account_enable`)."""
+        self._placement(request, queryset, enabled=False)
+
+    @admin.action(description="Let placement use the selected accounts", permissions=["manage"])
+    def enable_placement(self, request, queryset):
+        """Placement may choose the accounts again (`aws_account_enable`)."""
+        self._placement(request, queryset, enabled=True)
+
+    def _placement(self, request, queryset, *, enabled: bool) -> None:
+        accounts = [
+            aws_account_enable(account_id=account.account_id, enabled=enabled)
+            for account in queryset
+        ]
+        verb = "may use" if enabled else "no longer uses"
+        names = ", ".join(str(account) for account in accounts)
+        self.message_user(request, f"Placement {verb} {names}.", messages.SUCCESS)
 
 
 @admin.register(MaintenanceWindow)

@@ -1,9 +1,9 @@
 """Forms of the Django admin: a request's intake and a customer's contact, judged by the
 same rules as the pages (`vpn.validation.intake_clean`), with lists of CIDRs edited one
-per line.
+per line; a new AWS account, judged by the accounts service's own check.
 
-The forms only judge; the admin saves what they accept through the intake services, as
-the pages do.
+The forms only judge; the admin saves what they accept through the services, as the
+pages and the commands do.
 """
 
 import copy
@@ -14,8 +14,11 @@ from django import forms
 from vpn.choices import Stage
 from vpn.forms import RequestForm, intake_initial
 from vpn.intake_fields import IDENTITY_FIELDS
-from vpn.models import Customer, VpnRequest
+from vpn.models import AwsAccount, Customer, VpnRequest
+from vpn.regions import REGION_CHOICES
 from vpn.selectors.intake import REQUEST_FIELDS
+from vpn.services.aws_accounts import AccountInvalid, aws_account_check
+from vpn.services.placement import QUOTAS
 from vpn.validation import IntakeInvalid, IntakeResult, intake_clean
 
 # VpnRequest field -> intake field, for the fields an engineer may edit before approval.
@@ -187,3 +190,68 @@ def _add_intake_errors(form: forms.ModelForm, exc: IntakeInvalid, names: dict[st
     for name, messages in exc.errors.items():
         model_field = model_fields.get(name)
         form.add_error(model_field if model_field in form.fields else None, messages)
+
+
+class AwsAccountAddForm(forms.ModelForm):
+    """A new AWS account: its id, the role to assume and its external id, the regions it
+    may use, and a limit for any quota that should not come from Service Quotas."""
+
+    regions = forms.MultipleChoiceField(
+        choices=REGION_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The regions placement may put requests in.",
+    )
+
+    class Meta:
+        model = AwsAccount
+        fields = ("name", "account_id", "role_arn", "external_id", "regions")
+        # The admin's wide text input: an ARN does not fit the default width.
+        widgets = {
+            "role_arn": forms.TextInput(attrs={"class": "vTextField"}),
+            "external_id": forms.TextInput(attrs={"class": "vTextField"}),
+        }
+        help_texts = {
+            "role_arn": "The IAM role the portal assumes in the account (STS AssumeRole).",
+            "external_id": "The external id the role's trust policy requires.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for quota in QUOTAS:
+            self.fields[f"quota_{quota.name}"] = forms.IntegerField(
+                label=f"Quota: {quota.label}",
+                required=False,
+                min_value=0,
+                help_text=f"Empty: read from Service Quotas (AWS's default is {quota.default}).",
+            )
+
+    def account_fields(self) -> dict:
+        """The service's arguments, from the cleaned form."""
+        data = self.cleaned_data
+        return dict(
+            name=data.get("name", ""),
+            account_id=data.get("account_id", ""),
+            role_arn=data.get("role_arn", ""),
+            external_id=data.get("external_id", ""),
+            regions=list(data.get("regions") or []),
+            quota_overrides={
+                quota.name: data[f"quota_{quota.name}"]
+                for quota in QUOTAS
+                if data.get(f"quota_{quota.name}") is not None
+            },
+        )
+
+    def clean(self):
+        """The accounts service's check, with its message on the form."""
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                aws_account_check(**self.account_fields())
+            except AccountInvalid as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return cleaned
+
+    def _post_clean(self):
+        # The model's own checks would run on `regions` as a JSON value and report
+        # duplicates twice; the service's check above covers them all.
+        pass

@@ -71,6 +71,8 @@ ROLES: dict[str, str] = {
     **{f"change_apply_{kind}": APPLY_CHANGE for kind in _CHANGE_KINDS},
     # Ops' tools.
     "rq_dashboard": OPERATE,
+    "awsaccount_add": "vpn.add_awsaccount",
+    "awsaccount_placement": "vpn.change_awsaccount",
     # Config packs and keys.
     "configpack_download_redacted": VIEW,
     "configpack_reveal": REVEAL_PSK,
@@ -120,6 +122,9 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "vpn.view_keyreveal",
         "vpn.view_statusrefresh",
         "vpn.view_awsaccount",
+        "vpn.add_awsaccount",
+        # Placement on or off (the admin's actions); the record itself stays read only.
+        "vpn.change_awsaccount",
     ),
 }
 

@@ -34,6 +34,30 @@ def aws_account_add(
     quota_overrides: dict | None = None,
 ) -> AwsAccount:
     """Record a new account placement may use; AccountInvalid says what is wrong."""
+    fields = dict(
+        name=name,
+        account_id=account_id,
+        role_arn=role_arn,
+        external_id=external_id,
+        regions=regions,
+        quota_overrides=quota_overrides,
+    )
+    with transaction.atomic():
+        return AwsAccount.objects.create(**aws_account_check(**fields))
+
+
+def aws_account_check(
+    *,
+    name: str,
+    account_id: str,
+    role_arn: str,
+    external_id: str,
+    regions: list[str],
+    quota_overrides: dict | None = None,
+) -> dict:
+    """The account's fields as they would be recorded, checked whole (writing nothing);
+    AccountInvalid says what is wrong. The admin's add form shows that message on the
+    form, then records the account through `aws_account_add`."""
     name = name.strip()
     if not name:
         raise AccountInvalid("Give the account a name.")
@@ -60,19 +84,18 @@ def aws_account_add(
             )
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise AccountInvalid(f"The limit of {quota} must be a whole number of at least 0.")
-    with transaction.atomic():
-        if AwsAccount.objects.filter(account_id=account_id).exists():
-            raise AccountInvalid(f"Account {account_id} is already recorded.")
-        if AwsAccount.objects.filter(name=name).exists():
-            raise AccountInvalid(f"An account is already called “{name}”.")
-        return AwsAccount.objects.create(
-            name=name,
-            account_id=account_id,
-            role_arn=role_arn,
-            external_id=external_id,
-            regions=sorted(set(regions)),
-            quota_overrides=overrides,
-        )
+    if AwsAccount.objects.filter(account_id=account_id).exists():
+        raise AccountInvalid(f"Account {account_id} is already recorded.")
+    if AwsAccount.objects.filter(name=name).exists():
+        raise AccountInvalid(f"An account is already called “{name}”.")
+    return dict(
+        name=name,
+        account_id=account_id,
+        role_arn=role_arn,
+        external_id=external_id,
+        regions=sorted(set(regions)),
+        quota_overrides=overrides,
+    )
 
 
 def aws_account_enable(*, account_id: str, enabled: bool) -> AwsAccount:
