@@ -244,6 +244,20 @@ def test_vpn_accounts_lists_usage_and_room_and_adds_an_account(aws_sandbox):
     assert rows["second (111111111111)"]["vpn_gateways"] == 7
     assert (rows["second (111111111111)"]["used"], rows["second (111111111111)"]["room"]) == (1, 6)
     assert AwsAccount.objects.count() == 1
+    table = StringIO()
+    call_command("vpn_accounts", stdout=table)
+    lines = table.getvalue().splitlines()
+    assert lines[0].split() == [
+        "account",
+        "region",
+        "used",
+        "vpn_gateways",
+        "vpn_connections",
+        "customer_gateways",
+        "room",
+    ]
+    # Columns line up: each row's region starts where the header's does.
+    assert {line.index(REGION) for line in lines[1:]} == {lines[0].index("region")}
 
 
 @pytest.mark.django_db

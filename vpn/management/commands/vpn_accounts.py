@@ -72,9 +72,12 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(rows, indent=2))
             return
         header = ("account", "region", "used", *(q.name for q in QUOTAS), "room")
-        self.stdout.write("  ".join(header))
-        for row in rows:
-            self.stdout.write("  ".join(str(row[column]) for column in header))
+        table = [header, *([str(row[column]) for column in header] for row in rows)]
+        widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+        for line in table:
+            self.stdout.write(
+                "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+            )
 
 
 def _overrides(pairs: list[str]) -> dict[str, int]:
