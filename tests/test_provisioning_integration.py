@@ -7,6 +7,8 @@ import ipaddress
 
 import pytest
 from django.conf import settings
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import VpnRequestFactory
 from vpn.choices import AwsResourceRole, Routing, Stage
@@ -138,6 +140,23 @@ def test_bgp_without_nat(aws_sandbox, run_jobs):
     assert not _by_tag(ec2.describe_nat_gateways()["NatGateways"], request.pk)
     assert not _by_tag(ec2.describe_internet_gateways()["InternetGateways"], request.pk)
     assert not ipaddress.ip_network(request.vpc_cidr).overlaps(ipaddress.ip_network("10.77.0.0/16"))
+
+
+def test_each_step_reads_the_resources_once_and_writes_only_what_changed(aws_sandbox, run_jobs):
+    """A step reads all the request's resources in one query, never one role at a time,
+    and writes a resource again only when AWS says something new: the connection step
+    runs twice (its VPN connection is pending at first), and records the connection
+    twice but its unchanged customer gateway once."""
+    request = VpnRequestFactory(stage=Stage.SUBMITTED, routing=Routing.BGP, nat_wanted=False)
+    with CaptureQueriesContext(db) as queries:
+        request = _approve_and_run(request, run_jobs)
+    assert request.stage == Stage.AWAITING_CUSTOMER, request.failure_message
+    resource_sql = [q["sql"] for q in queries if '"vpn_awsresource"' in q["sql"]]
+    written = [sql for sql in resource_sql if sql.startswith("INSERT")]
+    assert sum("'vpn_connection'" in sql for sql in written) == 2
+    assert sum("'customer_gateway'" in sql for sql in written) == 1
+    reads = [sql for sql in resource_sql if sql.startswith("SELECT")]
+    assert reads and not [sql for sql in reads if '"vpn_awsresource"."role" =' in sql]
 
 
 def test_one_tunnel_setup_still_gets_two_tunnels_with_one_monitored(aws_sandbox, run_jobs):

@@ -12,7 +12,8 @@ cleared once the step runs through or stops for good.
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
@@ -58,12 +59,16 @@ def provision_advance(*, request_id: int) -> str:
     WAITING (AWS is still busy: run again later, with no worker held meanwhile), FAILED
     (stopped at a step) or IDLE (nothing to do, or another job moved it on first).
     """
-    outcome = _step_run(request_id)
+    request = VpnRequest.objects.select_related("account").filter(pk=request_id).first()
+    if request is None:
+        logger.warning("Provisioning job for request %s, which does not exist: ignored", request_id)
+        return IDLE
+    outcome, request = _step_run(request)
     if outcome != FAILED:
         # The step ran through (AWS may still be busy): an earlier error is over.
         _retries_clear(request_id)
     while outcome == _NEXT:
-        outcome = _step_run(request_id)
+        outcome, request = _step_run(request)
     return outcome
 
 
@@ -71,30 +76,27 @@ def provision_advance(*, request_id: int) -> str:
 _NEXT = "next"
 
 
-def _step_run(request_id: int) -> str:
-    """Run the step of the request's current stage, and move it on when done."""
-    request = VpnRequest.objects.select_related("customer", "account").filter(pk=request_id).first()
-    if request is None:
-        logger.warning("Provisioning job for request %s, which does not exist: ignored", request_id)
-        return IDLE
+def _step_run(request: VpnRequest) -> tuple[str, VpnRequest]:
+    """Run the step of the request's current stage, and move it on when done; returns
+    the outcome and the request as the move left it (the next step starts from it)."""
     if request.stage == Stage.APPROVED:
         return _move(request, Stage.VPC, from_stage=Stage.APPROVED)
     if request.stage not in PROVISIONING_STAGES:
-        return IDLE  # moved on meanwhile: nothing waits for this job
+        return IDLE, request  # moved on meanwhile: nothing waits for this job
     stage = Stage(request.stage)
     step = SetupStep(PROVISIONING_STAGES.index(stage) + 1)
     try:
         # Every AWS call of the step acts in the account the request was placed in.
-        with aws.acting_for(request.account):
+        with aws.acting_for(request.account), _resources_read_once(request):
             waiting = STEPS[stage](request)
     except (aws.PermanentAwsError, allocation.AllocationError) as exc:
         logger.warning("%s failed at %s: %s", request.reference, stage.label, exc)
         provision_fail(
             request_id=request.pk, stage=stage, message=f"Step {step.value} ({step.label}): {exc}"
         )
-        return FAILED
+        return FAILED, request
     if waiting:
-        return WAITING
+        return WAITING, request
     return _move(request, _next_stage(request, stage), from_stage=stage)
 
 
@@ -171,12 +173,12 @@ def _next_stage(request: VpnRequest, stage: Stage) -> Stage:
     return PROVISIONING_STAGES[PROVISIONING_STAGES.index(stage) + 1]
 
 
-def _move(request: VpnRequest, to_stage: Stage, *, from_stage: Stage) -> str:
+def _move(request: VpnRequest, to_stage: Stage, *, from_stage: Stage) -> tuple[str, VpnRequest]:
     """Move the request on; _NEXT when the stage entered is a step for the caller to
     run (no job is queued for it), DONE when provisioning has ended, IDLE when another
-    job moved it first."""
+    job moved it first. Also returns the request as read under the move's lock."""
     try:
-        request_move(
+        transition = request_move(
             request_id=request.pk,
             to_stage=to_stage,
             from_stage=from_stage,
@@ -186,55 +188,90 @@ def _move(request: VpnRequest, to_stage: Stage, *, from_stage: Stage) -> str:
     except StageMoveError:
         # A second job for the same step lost the race: the first one goes on.
         logger.info("%s: already moved past %s", request.reference, from_stage)
-        return IDLE
-    return _NEXT if to_stage in PROVISIONING_STAGES else DONE
+        return IDLE, request
+    moved = transition.request
+    if moved.account_id == request.account_id:
+        moved.account = request.account  # read with the request just now: not again
+    return (_NEXT if to_stage in PROVISIONING_STAGES else DONE), moved
 
 
 # Resources -----------------------------------------------------------------------------
 
 
+# The live resources of the request whose step runs now, by role. A step looks up to
+# five of them up; they are read in one query when it starts, and `_record` keeps them
+# current. Only `_step_run` sets this: changes and the teardown read the database.
+_step_resources: ContextVar[tuple[int, dict[str, AwsResource]] | None] = ContextVar(
+    "step_resources", default=None
+)
+
+
+@contextlib.contextmanager
+def _resources_read_once(request: VpnRequest) -> Iterator[None]:
+    live = AwsResource.objects.filter(request_id=request.pk, deleted_at__isnull=True)
+    token = _step_resources.set((request.pk, {r.role: r for r in live}))
+    try:
+        yield
+    finally:
+        _step_resources.reset(token)
+
+
+def _recorded(request: VpnRequest, role: str) -> AwsResource | None:
+    """The request's live resource of `role`, as recorded, if any."""
+    step = _step_resources.get()
+    if step is not None and step[0] == request.pk:
+        return step[1].get(role)
+    return AwsResource.objects.filter(
+        request_id=request.pk, role=role, deleted_at__isnull=True
+    ).first()
+
+
 def _recorded_id(request: VpnRequest, role: str) -> str | None:
     """The AWS id recorded for the request's live resource of `role`, if any."""
-    return (
-        AwsResource.objects.filter(request_id=request.pk, role=role, deleted_at__isnull=True)
-        .values_list("resource_id", flat=True)
-        .first()
-    )
+    recorded = _recorded(request, role)
+    return recorded.resource_id if recorded is not None else None
 
 
 def _record(request: VpnRequest, role: str, resource: aws.Resource, **details) -> None:
     """Write down a resource the moment it exists in AWS: the role's row, inserted or
     brought up to date in one statement."""
+    row = AwsResource(
+        request=request,
+        role=role,
+        resource_id=resource.id,
+        region=request.region,
+        state=resource.state,
+        details=details,
+        deleted_at=None,
+    )
     AwsResource.objects.bulk_create(
-        [
-            AwsResource(
-                request=request,
-                role=role,
-                resource_id=resource.id,
-                region=request.region,
-                state=resource.state,
-                details=details,
-                deleted_at=None,
-            )
-        ],
+        [row],
         update_conflicts=True,
         unique_fields=["request", "role"],
         update_fields=["resource_id", "region", "state", "details", "updated_at", "deleted_at"],
     )
+    step = _step_resources.get()
+    if step is not None and step[0] == request.pk:
+        step[1][role] = row
 
 
 def _ensure(
     request: VpnRequest, role: str, create: Callable[[], aws.Resource], **details
 ) -> aws.Resource:
-    """The resource for `role`: the recorded one, else one tagged for us, else a new one."""
+    """The resource for `role`: the recorded one, else one tagged for us, else a new one
+    (recorded again only when AWS says something the record does not)."""
     kind = ROLE_KIND[role]
-    recorded_id = _recorded_id(request, role)
-    found = aws.describe(request.region, kind, recorded_id) if recorded_id else None
+    recorded = _recorded(request, role)
+    found = aws.describe(request.region, kind, recorded.resource_id) if recorded else None
     if found is None:
         found = aws.find(request.region, kind, request_id=request.pk, role=role)
     if found is None:
         found = create()
-    _record(request, role, found, **details)
+    if recorded is None or (
+        (recorded.resource_id, recorded.region, recorded.state, recorded.details)
+        != (found.id, request.region, found.state, details)
+    ):
+        _record(request, role, found, **details)
     return found
 
 
