@@ -222,6 +222,21 @@ def _session() -> boto3.session.Session:
     return boto3.session.Session()
 
 
+# Every AWS API the portal calls.
+SERVICES = ("ec2", "logs", "sts", "service-quotas")
+
+
+def models_load() -> None:
+    """Load the models of the APIs the portal calls, for the rest of the process.
+
+    botocore reads a service's model the first time a client of it is built (EC2's takes
+    a quarter of a second); clients built later, in any region or account, reuse it. A
+    worker calls this as it starts, so that its first job does not pay for it.
+    """
+    for service in SERVICES:
+        _client(service, settings.AWS_STS_REGION, _keys(None))
+
+
 def ec2(region: str):
     """The EC2 client for `region` in the acting account (shared while its keys last)."""
     return _client("ec2", region, _keys(_acting.get()))
