@@ -43,7 +43,7 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from harness import ROOT, django_test_database
+from harness import ROOT, django_test_database, sandbox_process
 
 os.environ.setdefault("TEST_REDIS_DB", "10")
 os.environ.setdefault("TEST_CACHE_REDIS_DB", "11")
@@ -301,99 +301,69 @@ def report(results: Results, elapsed: float, peak: int, refreshes: int) -> None:
     print(f"tunnel status refreshes run by the worker meanwhile: {refreshes}")
 
 
-def sandbox_start(logs: Path) -> tuple[subprocess.Popen, str]:
-    """The AWS sandbox in a process of its own (its work must not slow the clients here)."""
-    import httpx
-
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", str(port), "--state-delay", "0"],
-        cwd=ROOT,
-        stdout=(logs / "bench-load-sandbox.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        if process.poll() is not None:
-            raise SystemExit("The sandbox did not start; see .run/bench-load-sandbox.log")
-        try:
-            httpx.get(f"{url}/_sandbox/state-delay", timeout=2)
-            return process, url
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    raise SystemExit("The sandbox did not answer; see .run/bench-load-sandbox.log")
-
-
 def main() -> None:
     """Seed, start the processes, load them for 60 s, print, stop."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logs = ROOT / ".run"
     logs.mkdir(exist_ok=True)
-    sandbox, sandbox_url = sandbox_start(logs)
-    try:
-        with django_test_database():
-            from django.db import connection
+    with sandbox_process(logs / "bench-load-sandbox.log") as sandbox_url, django_test_database():
+        from django.db import connection
 
-            if connection.vendor != "postgresql":
-                print("skipped: needs DATABASE_URL on PostgreSQL")
-                return
-            import django_rq
+        if connection.vendor != "postgresql":
+            print("skipped: needs DATABASE_URL on PostgreSQL")
+            return
+        import django_rq
 
-            from vpn.models import StatusRefresh
+        from vpn.models import StatusRefresh
 
-            django_rq.get_queue("default").connection.flushdb()
-            started = time.perf_counter()
-            request_ids, links = seed(sandbox_url)
-            sessions = staff_sessions(ENGINEERS)
+        django_rq.get_queue("default").connection.flushdb()
+        started = time.perf_counter()
+        request_ids, links = seed(sandbox_url)
+        sessions = staff_sessions(ENGINEERS)
+        print(
+            f"Set-up: {len(request_ids):,} requests with 2 tunnels each in the sandbox, "
+            f"{len(links)} customer links, {len(sessions)} engineers: "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+        port = int(os.environ.get("BENCH_PORT") or free_port())
+        env = server_env(connection, port, sandbox_url)
+        processes = start_processes(env, logs)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_ready(base, processes)
+            refreshes_before = StatusRefresh.objects.count()
             print(
-                f"Set-up: {len(request_ids):,} requests with 2 tunnels each in the sandbox, "
-                f"{len(links)} customer links, {len(sessions)} engineers: "
-                f"{time.perf_counter() - started:.0f} s"
+                f"gunicorn (WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 3)} processes x "
+                f"WEB_THREADS={env.get('WEB_THREADS', 4)} threads), 1 RQ worker, cron "
+                f"(status refresh every {STATUS_REFRESH_SECONDS} s); "
+                f"{ENGINEERS + CUSTOMERS + MONITORS} clients for {DURATION_SECONDS} s"
             )
-            port = int(os.environ.get("BENCH_PORT") or free_port())
-            env = server_env(connection, port, sandbox_url)
-            processes = start_processes(env, logs)
-            try:
-                base = f"http://127.0.0.1:{port}"
-                wait_ready(base, processes)
-                refreshes_before = StatusRefresh.objects.count()
-                print(
-                    f"gunicorn (WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 3)} processes x "
-                    f"WEB_THREADS={env.get('WEB_THREADS', 4)} threads), 1 RQ worker, cron "
-                    f"(status refresh every {STATUS_REFRESH_SECONDS} s); "
-                    f"{ENGINEERS + CUSTOMERS + MONITORS} clients for {DURATION_SECONDS} s"
-                )
-                results, stop, peak = Results(), threading.Event(), [0]
-                sampler = threading.Thread(
-                    target=connections_sampler,
-                    args=(connection.settings_dict["NAME"], stop, peak),
-                )
-                sampler.start()
-                deadline = time.perf_counter() + DURATION_SECONDS
-                threads = [
-                    threading.Thread(
-                        target=client_loop, args=(base, deadline, results, steps, headers)
-                    )
-                    for steps, headers in clients(request_ids, links, sessions)
-                ]
-                load_started = time.perf_counter()
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
-                elapsed = time.perf_counter() - load_started
-                stop.set()
-                sampler.join()
-                report(results, elapsed, peak[0], StatusRefresh.objects.count() - refreshes_before)
-            finally:
-                for process in processes.values():
-                    process.send_signal(signal.SIGTERM)
-                for process in processes.values():
-                    process.wait(timeout=60)
-                connection.close()
-    finally:
-        sandbox.terminate()
-        sandbox.wait(timeout=60)
+            results, stop, peak = Results(), threading.Event(), [0]
+            sampler = threading.Thread(
+                target=connections_sampler,
+                args=(connection.settings_dict["NAME"], stop, peak),
+            )
+            sampler.start()
+            deadline = time.perf_counter() + DURATION_SECONDS
+            threads = [
+                threading.Thread(target=client_loop, args=(base, deadline, results, steps, headers))
+                for steps, headers in clients(request_ids, links, sessions)
+            ]
+            load_started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - load_started
+            stop.set()
+            sampler.join()
+            report(results, elapsed, peak[0], StatusRefresh.objects.count() - refreshes_before)
+        finally:
+            for process in processes.values():
+                process.send_signal(signal.SIGTERM)
+            for process in processes.values():
+                process.wait(timeout=60)
+            connection.close()
 
 
 if __name__ == "__main__":

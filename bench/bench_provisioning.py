@@ -1,4 +1,5 @@
-"""Provisioning benchmark against the local AWS sandbox (state delay 0).
+"""Provisioning benchmark against the local AWS sandbox (state delay 0), served by a
+process of its own as `make run` serves it.
 
 Prints, for each mode (static with NAT, BGP without NAT, one tunnel): the AWS calls one
 provisioning makes, its time and the config pack versions rendered, run step by step in
@@ -27,7 +28,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from harness import ROOT, django_test_database
+from harness import ROOT, django_test_database, sandbox_process
 
 # A Redis database of the benchmark's own (see portal/settings_test.py).
 os.environ.setdefault("TEST_REDIS_DB", "12")
@@ -36,16 +37,16 @@ WORKERS = 2
 REQUESTS = 50
 
 
-def _stats(sandbox) -> dict:
+def _stats(sandbox_url: str) -> dict:
     import json
     import urllib.request
 
-    with urllib.request.urlopen(f"{sandbox.url}/_sandbox/stats") as response:
+    with urllib.request.urlopen(f"{sandbox_url}/_sandbox/stats") as response:
         return json.loads(response.read())
 
 
-def _calls(sandbox) -> int:
-    return sum(_stats(sandbox)["calls"].values())
+def _calls(sandbox_url: str) -> int:
+    return sum(_stats(sandbox_url)["calls"].values())
 
 
 def _procfile_command(process: str) -> list[str]:
@@ -105,54 +106,47 @@ def _listening_workers(process: str, count: int, env: dict, queue) -> Iterator[N
 
 def main() -> None:
     """Measure each mode in process, then many requests through worker processes."""
-    from sandbox.server import SandboxServer
+    with sandbox_process() as sandbox_url, django_test_database():
+        from django.conf import settings
+        from django.db import connection
 
-    sandbox = SandboxServer(port=0, state_delay=0.0)
-    sandbox.start()
-    try:
-        with django_test_database():
-            from django.conf import settings
-            from django.db import connection
+        settings.AWS_ENDPOINT_URL = sandbox_url
+        settings.AWS_ACCESS_KEY_ID = settings.AWS_SECRET_ACCESS_KEY = "bench"
+        # Without a queue every job (each step, then the config pack) runs right here.
+        settings.RQ_ASYNC = False
+        settings.PROVISION_POLL_SECONDS = 0
 
-            settings.AWS_ENDPOINT_URL = sandbox.url
-            settings.AWS_ACCESS_KEY_ID = settings.AWS_SECRET_ACCESS_KEY = "bench"
-            # Without a queue every job (each step, then the config pack) runs right here.
-            settings.RQ_ASYNC = False
-            settings.PROVISION_POLL_SECONDS = 0
+        from tests.factories import VpnRequestFactory
+        from vpn.choices import Routing, Stage
+        from vpn.services.stages import request_move
 
-            from tests.factories import VpnRequestFactory
-            from vpn.choices import Routing, Stage
-            from vpn.services.stages import request_move
-
-            modes = {
-                "static routing with NAT": dict(
-                    routing=Routing.STATIC, static_subnets=["192.168.1.0/24"], nat_wanted=True
-                ),
-                "BGP without NAT": dict(routing=Routing.BGP, nat_wanted=False),
-                "one tunnel (BGP)": dict(routing=Routing.BGP, tunnel_count=1),
-            }
-            print(f"Database: {connection.vendor}; sandbox state delay 0 s")
-            for label, fields in modes.items():
-                request = VpnRequestFactory(stage=Stage.SUBMITTED, region="us-east-1", **fields)
-                before, started = _calls(sandbox), time.perf_counter()
-                request_move(request_id=request.pk, to_stage=Stage.APPROVED)
-                elapsed = time.perf_counter() - started
-                request.refresh_from_db()
-                print(
-                    f"{label}: {_calls(sandbox) - before} AWS calls, {elapsed:.2f} s with "
-                    f"{request.config_packs.count()} config pack version(s) rendered "
-                    f"(ended “{request.get_stage_display()}”)"
-                )
-            if connection.vendor != "postgresql":
-                print("50 requests through 2 workers: skipped (needs DATABASE_URL on PostgreSQL)")
-                return
-            _through_workers(sandbox, connection)
-            _through_faults(sandbox)
-    finally:
-        sandbox.stop()
+        modes = {
+            "static routing with NAT": dict(
+                routing=Routing.STATIC, static_subnets=["192.168.1.0/24"], nat_wanted=True
+            ),
+            "BGP without NAT": dict(routing=Routing.BGP, nat_wanted=False),
+            "one tunnel (BGP)": dict(routing=Routing.BGP, tunnel_count=1),
+        }
+        print(f"Database: {connection.vendor}; sandbox state delay 0 s")
+        for label, fields in modes.items():
+            request = VpnRequestFactory(stage=Stage.SUBMITTED, region="us-east-1", **fields)
+            before, started = _calls(sandbox_url), time.perf_counter()
+            request_move(request_id=request.pk, to_stage=Stage.APPROVED)
+            elapsed = time.perf_counter() - started
+            request.refresh_from_db()
+            print(
+                f"{label}: {_calls(sandbox_url) - before} AWS calls, {elapsed:.2f} s with "
+                f"{request.config_packs.count()} config pack version(s) rendered "
+                f"(ended “{request.get_stage_display()}”)"
+            )
+        if connection.vendor != "postgresql":
+            print("50 requests through 2 workers: skipped (needs DATABASE_URL on PostgreSQL)")
+            return
+        _through_workers(sandbox_url, connection)
+        _through_faults(sandbox_url)
 
 
-def _through_workers(sandbox, connection) -> None:
+def _through_workers(sandbox_url: str, connection) -> None:
     import django_rq
     from django.conf import settings
 
@@ -174,21 +168,21 @@ def _through_workers(sandbox, connection) -> None:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings_test",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "AWS_ENDPOINT_URL": sandbox.url,
+        "AWS_ENDPOINT_URL": sandbox_url,
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "PROVISION_POLL_SECONDS": "0",
     }
     ended = (Stage.AWAITING_CUSTOMER, Stage.FAILED)
     with _listening_workers("worker", WORKERS, env, queue):
-        before = _stats(sandbox)
+        before = _stats(sandbox_url)
         started = time.perf_counter()
         for request in requests:
             request_move(request_id=request.pk, to_stage=Stage.APPROVED)  # queues its job
         while VpnRequest.objects.filter(pk__in=ids, stage__in=ended).count() < REQUESTS:
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
-        after = _stats(sandbox)
+        after = _stats(sandbox_url)
     calls = sum(after["calls"].values()) - sum(before["calls"].values())
     serving = after["serving_seconds"] - before["serving_seconds"]
     done = VpnRequest.objects.filter(pk__in=ids, stage=Stage.AWAITING_CUSTOMER).count()
@@ -202,7 +196,7 @@ def _through_workers(sandbox, connection) -> None:
         f"through the workers: {portal_rate:.0f} calls/s = "
         f"{100 * portal_rate / sandbox_rate:.0f} % of the sandbox's"
     )
-    client_rate = _back_to_back_rate(sandbox, ids[:10])
+    client_rate = _back_to_back_rate(sandbox_url, ids[:10])
     print(
         f"  one client's calls back to back (describes of 10 requests' resources): "
         f"{client_rate:.0f} calls/s; the workers reach {100 * portal_rate / client_rate:.0f} %"
@@ -219,7 +213,7 @@ def _through_workers(sandbox, connection) -> None:
     queue.connection.flushdb()
 
 
-def _back_to_back_rate(sandbox, request_ids: list[int], rounds: int = 4) -> float:
+def _back_to_back_rate(sandbox_url: str, request_ids: list[int], rounds: int = 4) -> float:
     """Calls per second one boto3 client gets from the sandbox, making describes of the
     given requests' resources one after the other (no portal code in between)."""
     import boto3
@@ -231,7 +225,7 @@ def _back_to_back_rate(sandbox, request_ids: list[int], rounds: int = 4) -> floa
     for resource in AwsResource.objects.filter(request_id__in=request_ids):
         ec2 = boto3.client(
             "ec2",
-            endpoint_url=sandbox.url,
+            endpoint_url=sandbox_url,
             region_name=resource.region,
             aws_access_key_id="bench",
             aws_secret_access_key="bench",
@@ -261,7 +255,7 @@ def _back_to_back_rate(sandbox, request_ids: list[int], rounds: int = 4) -> floa
     return rounds * len(calls) / (time.perf_counter() - started)
 
 
-def _through_faults(sandbox) -> None:
+def _through_faults(sandbox_url: str) -> None:
     """20 requests while the sandbox throttles 30 % of calls and fails 5 %."""
     import json
     import urllib.request
@@ -276,7 +270,7 @@ def _through_faults(sandbox) -> None:
     def control(method: str, payload: dict | None = None) -> None:
         data = json.dumps(payload).encode() if payload else None
         request = urllib.request.Request(
-            f"{sandbox.url}/_sandbox/faults",
+            f"{sandbox_url}/_sandbox/faults",
             data=data,
             method=method,
             headers={"Content-Type": "application/json"},

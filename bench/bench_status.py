@@ -70,7 +70,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from harness import ROOT, django_test_database, summary
+from harness import ROOT, django_test_database, sandbox_process, summary
 
 # A Redis database of the benchmark's own (see portal/settings_test.py); nothing here
 # queues jobs, but a stray enqueue must never reach the portal's queue.
@@ -557,23 +557,11 @@ def pairs_main(measure=None) -> None:
     """10,000 connections in 4 accounts x 5 regions, the sandbox in a process of its own
     (or `measure` run against that sandbox instead)."""
     logging.getLogger("vpn.services.status").setLevel(logging.WARNING)
-    sandbox = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", "0", "--state-delay", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,  # one log line per call
-        text=True,
-    )
-    try:
-        # "AWS sandbox serving ... on http://127.0.0.1:PORT (state delay 0 s)"
-        url = sandbox.stdout.readline().split(" on ", 1)[1].split()[0]
+    with sandbox_process() as url:
         control = Control(url)
         with django_test_database():
             (measure or pairs_measure)(url, control)
         control.close()
-    finally:
-        sandbox.terminate()
-        sandbox.wait()
 
 
 def pairs_measure(url: str, control: Control) -> None:

@@ -7,6 +7,7 @@ can be taken on SQLite or PostgreSQL.
 
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,30 @@ def django_test_database() -> Iterator[None]:
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
+
+
+@contextmanager
+def sandbox_process(log: Path | None = None) -> Iterator[str]:
+    """The AWS sandbox (state delay 0) in a process of its own, as `make run` serves it,
+    so that its work and the benchmark's do not slow each other; yields its base URL.
+
+    Its log (a line per call) goes to `log`, or nowhere."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--port", "0", "--state-delay", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=log.open("w") if log is not None else subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        # "AWS sandbox serving ... on http://127.0.0.1:PORT (state delay 0 s)"
+        announced = process.stdout.readline()
+        if " on " not in announced:
+            raise SystemExit("The sandbox did not start" + (f"; see {log}" if log else ""))
+        yield announced.split(" on ", 1)[1].split()[0]
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
 
 
 def timings_ms(action: Callable[[], object], *, repeat: int, warmup: int = 3) -> list[float]:

@@ -17,6 +17,7 @@ From tests::
 import io
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -42,6 +43,12 @@ DEFAULT_STATE_DELAY = 3.0
 SERVING_THREADS = 64
 # AWS lists deleted VPN connections for a while (about an hour) before they vanish.
 DEFAULT_DELETED_RETENTION = 3600.0
+# How often, in seconds, Python lets another thread of the sandbox's process run (its
+# default is 5 ms). moto's work on one call holds the interpreter; a thread whose answer
+# is ready, or whose call just arrived, would wait up to the whole interval behind it, a
+# delay of the sandbox's own making (AWS answers each call on its own). A process that
+# only serves the sandbox hands over sooner.
+SWITCH_INTERVAL = 0.0005
 
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/,]+/\d{8}/([^/,]+)/")
 _CREDENTIAL_KEY = re.compile(r"Credential=([^/,]+)/")
@@ -292,6 +299,7 @@ def run(
 ) -> None:
     """Serve the sandbox in the foreground until interrupted (the CLI's entry point)."""
     _ensure_console_logging()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     server = SandboxServer(host=host, port=port, state_delay=state_delay)
     url = server.start()
     try:
