@@ -255,9 +255,19 @@ def test_vpn_accounts_lists_usage_and_room_and_adds_an_account(aws_sandbox):
         "vpn_connections",
         "customer_gateways",
         "room",
+        "placement",
     ]
     # Columns line up: each row's region starts where the header's does.
     assert {line.index(REGION) for line in lines[1:]} == {lines[0].index("region")}
+    assert {line.split()[-1] for line in lines[1:]} == {"on"}
+    # A disabled account keeps its request, and stays listed with no room.
+    call_command("vpn_accounts", "disable", "111111111111", stdout=StringIO())
+    out = StringIO()
+    call_command("vpn_accounts", "--json", stdout=out)
+    rows = {row["account"]: row for row in json.loads(out.getvalue())}
+    second = rows["second (111111111111)"]
+    assert (second["used"], second["room"], second["placement"]) == (1, 0, "off")
+    assert rows[f"default ({DEFAULT_ACCOUNT})"]["placement"] == "on"
 
 
 @pytest.mark.django_db

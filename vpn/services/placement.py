@@ -66,6 +66,11 @@ class Room:
     used: int
 
     @property
+    def placing(self) -> bool:
+        """Whether placement may put new requests in this account."""
+        return self.account is None or self.account.enabled
+
+    @property
     def label(self) -> str:
         """The account as the pages and commands name it."""
         if self.account is None:
@@ -125,12 +130,18 @@ def usage(region: str) -> Counter:
     return Counter(placed)
 
 
-def rooms(region: str) -> list[Room]:
-    """Every candidate account's room in `region`."""
+def rooms(region: str, *, disabled_too: bool = False) -> list[Room]:
+    """Every candidate account's room in `region`; with `disabled_too`, also that of the
+    accounts placement no longer uses (they keep the requests placed before)."""
     used = usage(region)
+    accounts = accounts_for(region)
+    if disabled_too:
+        accounts += [
+            row for row in AwsAccount.objects.filter(enabled=False) if region in row.regions
+        ]
     return [
         Room(account, region, limits_read(account, region), used[account.pk if account else None])
-        for account in accounts_for(region)
+        for account in accounts
     ]
 
 
@@ -155,8 +166,8 @@ def account_choose(request: VpnRequest) -> AwsAccount | None:
 
 
 def all_rooms() -> list[Room]:
-    """Room in every region that holds requests or that an account lists (for
-    `vpn_accounts`), in the order of the regions' list."""
+    """Room in every region that holds requests or that an account lists, disabled
+    accounts included (for `vpn_accounts`), in the order of the regions' list."""
     placed = set(
         VpnRequest.objects.exclude(stage__in=(*INTAKE_STAGES, *TERMINAL_STAGES))
         .values_list("region", flat=True)
@@ -164,4 +175,9 @@ def all_rooms() -> list[Room]:
     )
     listed = {region for account in AwsAccount.objects.all() for region in account.regions}
     wanted = placed | listed
-    return [room for code, _ in REGION_CHOICES if code in wanted for room in rooms(code)]
+    return [
+        room
+        for code, _ in REGION_CHOICES
+        if code in wanted
+        for room in rooms(code, disabled_too=True)
+    ]

@@ -3,7 +3,8 @@
 `vpn_accounts add NAME ACCOUNT_ID ROLE_ARN EXTERNAL_ID --regions R [R...]
 [--quota NAME=LIMIT]` records an account; `vpn_accounts disable|enable ACCOUNT_ID` stops
 or lets placement choose it. Listing reads each account's quotas from Service Quotas
-(the same reading placement does at approval) and counts usage from the portal's records.
+(the same reading placement does at approval) and counts usage from the portal's records;
+a disabled account is listed too, with its usage, placement "off" and no room.
 """
 
 import json
@@ -64,14 +65,15 @@ class Command(BaseCommand):
                 "region": room.region,
                 "used": room.used,
                 **{quota.name: room.limits[quota.name] for quota in QUOTAS},
-                "room": max(room.free, 0),
+                "room": max(room.free, 0) if room.placing else 0,
+                "placement": "on" if room.placing else "off",
             }
             for room in all_rooms()
         ]
         if as_json:
             self.stdout.write(json.dumps(rows, indent=2))
             return
-        header = ("account", "region", "used", *(q.name for q in QUOTAS), "room")
+        header = ("account", "region", "used", *(q.name for q in QUOTAS), "room", "placement")
         table = [header, *([str(row[column]) for column in header] for row in rows)]
         widths = [max(len(line[i]) for line in table) for i in range(len(header))]
         for line in table:
