@@ -108,8 +108,15 @@ class Control:
         """One JSON request; raises on an HTTP error."""
         body = json.dumps(payload).encode() if payload is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else {}
-        self.connection.request(method, path, body=body, headers=headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The sandbox closes a keep-alive connection left idle for longer than its
+            # timeout (a long refresh between two control calls): open it again.
+            self.connection.close()
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
         data = response.read()
         if response.status >= 400:
             raise RuntimeError(f"{method} {path}: {response.status} {data!r}")
