@@ -4,7 +4,9 @@ the customer is emailed when their side changes."""
 
 from datetime import UTC, datetime
 
+import django_rq
 import pytest
+from rq import SimpleWorker
 
 from tests.change_support import (
     all_tunnels_down_since,
@@ -25,6 +27,7 @@ from vpn.services.changes import (
     PerTunnelChange,
     change_apply,
     change_confirm_tunnel,
+    change_pack_issue,
     change_propose,
 )
 from vpn.services.status import status_refresh
@@ -62,6 +65,49 @@ def _named(change, request) -> None:
     assert f"{change.reference} done: {change.summary}" in titles
     emails = customer_emails(request)
     assert any(f"config pack version {pack.version}" in m.subject for m in emails)
+
+
+def test_the_change_job_leaves_its_pack_to_a_job_on_the_packs_queue(
+    aws_sandbox, run_jobs, rq_queue, ops
+):
+    request = provisioned_vpn(aws_sandbox, run_jobs)
+    versions_before = latest_pack(request).version
+    change = change_propose(
+        request_id=request.pk,
+        kind=ChangeKind.ADD_SUBNET,
+        values={"cidr": "10.78.0.0/24"},
+        reason="Ticket 4712",
+        user=ops,
+    )
+    change_apply(change_id=change.pk, user=ops, confirmed=True)
+    # The "default" worker alone: the change is done, and its pack only queued.
+    SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
+    change.refresh_from_db()
+    assert change.state == ChangeState.DONE, change.message
+    assert change.pack_versions == []
+    assert latest_pack(request).version == versions_before
+    packs_queue = django_rq.get_queue("packs")
+    (job_id,) = packs_queue.job_ids
+    assert job_id.startswith(f"change-pack-{change.pk}-")
+
+    # The "packs" worker issues it, records it on the change and emails the customer.
+    assert run_jobs() == 0
+    change.refresh_from_db()
+    pack = latest_pack(request)
+    assert pack.version == versions_before + 1
+    assert change.pack_versions == [pack.version]
+    assert "Static routes: added 10.78.0.0/24" in pack.changes
+    subjects = [m.subject for m in customer_emails(request)]
+    assert sum(f"config pack version {pack.version}" in s for s in subjects) == 1, subjects
+
+    # Run again (a retried job), it issues and sends nothing more.
+    emails = len(customer_emails(request))
+    note = change_pack_issue(change_id=change.pk, reason="again", after_version=versions_before)
+    assert note == f" Config pack v{pack.version} issued and sent to the customer."
+    change.refresh_from_db()
+    assert change.pack_versions == [pack.version]
+    assert latest_pack(request).version == pack.version
+    assert len(customer_emails(request)) == emails
 
 
 def test_a_static_subnet_is_routed_and_unrouted(aws_sandbox, run_jobs, ops):

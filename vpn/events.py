@@ -32,7 +32,10 @@ AWS_JOB_FAILED = "vpn.jobs.aws_job_failed"
 # The queue of each job that does not go on "default" (RQ_QUEUES in portal/settings.py).
 # A config pack renders for seconds: on a queue of its own, which workers serve after
 # "default", it never holds a provisioning step up.
-JOB_QUEUES = {"vpn.jobs.request_pack_render": "packs"}
+JOB_QUEUES = {
+    "vpn.jobs.request_pack_render": "packs",
+    "vpn.jobs.change_pack_issue": "packs",
+}
 
 
 def after_commit(func: Callable[..., object], *args: object) -> None:

@@ -50,6 +50,14 @@ def request_pack_render(request_id: int, reason: str) -> None:
     packs.config_pack_render(request_id=request_id, reason=reason)
 
 
+def change_pack_issue(change_id: int, reason: str, after_version: int) -> None:
+    """Issue the config pack of a change's step and email it to the customer."""
+    note = changes.change_pack_issue(
+        change_id=change_id, reason=reason, after_version=after_version
+    )
+    logger.info("Change %s:%s", change_id, note or " no new config pack")
+
+
 def change_advance(change_id: int) -> None:
     """Move a change to a live VPN on; look again later while a tunnel is not back yet."""
     outcome = changes.change_advance(change_id=change_id)

@@ -14,8 +14,9 @@ plans steps, each the tunnels it changes; `change_advance`, for each step in tur
 1. checks, for a step that would take an UP tunnel down, that every other tunnel in use
    is UP, so that traffic keeps a path (else it waits);
 2. runs the handler's `step_apply` (its AWS calls) and records what AWS then reports;
-3. issues a config pack version naming the change and saying which tunnel already has
-   the new values, and emails the customer when their side changes;
+3. when the customer's side changes, queues the config pack version naming the change
+   and saying which tunnel already has the new values (`change_pack_issue`, on the
+   "packs" queue), which emails the customer;
 4. waits, by re-queueing its job (never by sleeping), until AWS reports the step's
    tunnels UP again with a status change after the step. A tunnel never up before the
    change waits for the customer's confirmation instead; a tunnel not back within
@@ -68,6 +69,7 @@ from vpn.models import (
     VpnRequest,
 )
 from vpn.permissions import user_may
+from vpn.selectors.packs import config_pack_latest
 from vpn.services import allocation, provisioning
 from vpn.services.notifications import email_queue, emails_send
 from vpn.services.packs import (
@@ -180,8 +182,10 @@ class ChangeRun:
     """What one run of `change_advance` works on: the change, its request and AWS
     connection, and `call`, the door through which handlers make (and record) AWS calls."""
 
-    def __init__(self, change: VpnChange):
+    def __init__(self, change: VpnChange, *, packs_here: bool = False):
         self.change = change
+        # Issue the step's config pack in this process rather than on the "packs" queue.
+        self.packs_here = packs_here
         self.request = change.request
         connection = self.request.resources.filter(
             role=AwsResourceRole.VPN_CONNECTION, deleted_at__isnull=True
@@ -1262,9 +1266,12 @@ def _never_up(request: VpnRequest, telemetry: dict[int, aws.TunnelInfo]) -> list
     )
 
 
-def change_advance(*, change_id: int) -> str:
+def change_advance(*, change_id: int, packs_here: bool = False) -> str:
     """Move a change on as far as it goes now; returns ACTED or WAITING (run again after
     `PROVISION_POLL_SECONDS`), PAUSED (waits for a person), DONE, FAILED or IDLE.
+
+    A step's config pack is issued by a job on the "packs" queue, or with `packs_here`
+    in this process before the change moves on.
 
     Transient AWS errors are ridden out (`CHANGE_TRANSIENT_ERRORS` in a row) by looking
     again later; a permanent one stops the change with AWS's message.
@@ -1287,7 +1294,7 @@ def change_advance(*, change_id: int) -> str:
     try:
         # Every AWS call of the change acts in the account its request lives in.
         with aws.acting_for(change.request.account):
-            return _advance(ChangeRun(change))
+            return _advance(ChangeRun(change, packs_here=packs_here))
     except aws.TransientAwsError as exc:
         return _transient(change, exc)
     except aws.PermanentAwsError as exc:
@@ -1493,24 +1500,56 @@ def _pack_reason(run: ChangeRun, handler: ChangeHandler) -> str:
 
 
 def _pack_issue(run: ChangeRun, handler: ChangeHandler) -> str:
-    """Issue the pack version that names the change, and email the customer about it;
-    returns a note for the change's message."""
+    """Issue the pack version that names the change, and email the customer about it:
+    on the "packs" queue (a render takes seconds, and holds no change or provisioning
+    meanwhile), or here for a change run in this process; returns a note for the
+    change's message."""
     if not handler.customer_side:
         return ""
     reason = _pack_reason(run, handler)
+    latest = config_pack_latest(request_id=run.request.pk)
+    after_version = latest.version if latest else 0
+    if run.packs_here:
+        return change_pack_issue(
+            change_id=run.change.pk, reason=reason, after_version=after_version
+        )
+    events.job_enqueue(
+        "vpn.jobs.change_pack_issue",
+        run.change.pk,
+        reason,
+        after_version,
+        job_id=f"change-pack-{run.change.pk}-{run.change.step}-{after_version}",
+    )
+    return " A config pack with the new values is being issued; the customer gets it by email."
+
+
+def change_pack_issue(*, change_id: int, reason: str, after_version: int) -> str:
+    """Issue the config pack version of a change's step (`after_version` was the latest
+    when the step acted), record it on the change and email the customer; returns a note
+    saying so, or why no pack was issued.
+
+    Run again (a retried job) it issues and sends nothing twice: the render issues a
+    version only for new parameters, and the email's key is the change's and version's.
+    """
+    change = VpnChange.objects.select_related("request__customer").get(pk=change_id)
+    request = change.request
     try:
-        pack = config_pack_render(request_id=run.request.pk, reason=reason)
+        pack = config_pack_render(request_id=request.pk, reason=reason)
     except (PackNotReady, PackParameterError, PackRenderConflict) as exc:
-        logger.warning("%s: no pack for %s: %s", run.request.reference, run.change.reference, exc)
+        logger.warning("%s: no pack for %s: %s", request.reference, change.reference, exc)
         return f" The config pack could not be issued: {exc}"
     if pack is None:
-        return ""
-    change = run.change
-    VpnChange.objects.filter(pk=change.pk).update(
-        pack_versions=[*change.pack_versions, pack.version]
-    )
-    change.pack_versions = [*change.pack_versions, pack.version]
-    request = run.request
+        # The parameters are those of the latest version: issued after the step acted
+        # (by a download that came first, or an earlier run of this job), it is the
+        # change's; issued before, the change moved nothing the pack prints.
+        pack = config_pack_latest(request_id=request.pk)
+        if pack is None or pack.version <= after_version:
+            return ""
+    with transaction.atomic():
+        change = VpnChange.objects.select_for_update().get(pk=change_id)
+        if pack.version not in change.pack_versions:
+            change.pack_versions = sorted([*change.pack_versions, pack.version])
+            VpnChange.objects.filter(pk=change_id).update(pack_versions=change.pack_versions)
     key = f"change:{change.pk}:pack:{pack.version}"
     email_queue(
         key=key,
@@ -1593,7 +1632,7 @@ def change_run_here(*, change_id: int, sleep: Callable[[float], None]) -> str:
     look again at once after acting, and after `sleep(PROVISION_POLL_SECONDS)` while a
     tunnel is not back yet."""
     while True:
-        outcome = change_advance(change_id=change_id)
+        outcome = change_advance(change_id=change_id, packs_here=True)
         if outcome == WAITING:
             sleep(max(settings.PROVISION_POLL_SECONDS, 1))
         elif outcome != ACTED:
