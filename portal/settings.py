@@ -288,6 +288,9 @@ AWS_SANDBOX_STATE_DELAY = env.float("AWS_SANDBOX_STATE_DELAY", default=3.0)
 # also slows the client down while AWS throttles it.
 AWS_RETRY_MODE = env("AWS_RETRY_MODE", default="adaptive")
 AWS_MAX_ATTEMPTS = env.int("AWS_MAX_ATTEMPTS", default=8)
+# Seconds a call may wait for AWS's answer before botocore gives the attempt up (and
+# retries it).
+AWS_READ_TIMEOUT_SECONDS = env.int("AWS_READ_TIMEOUT_SECONDS", default=30)
 
 # Provisioning. Each request's VPC gets a block of this size from the pool.
 VPC_CIDR_POOL = env("VPC_CIDR_POOL", default="172.20.0.0/14")

@@ -167,3 +167,25 @@ def test_a_pair_without_an_answer_is_given_up_and_the_pool_is_bounded(aws_sandbo
     settings.STATUS_REFRESH_TIMEOUT_SECONDS = 30
     run = status_refresh()
     assert run.errors == {} and _up([east, west])
+
+
+@pytest.mark.django_db
+def test_a_call_unanswered_past_the_read_timeout_is_given_up_and_not_sent_again(
+    aws_sandbox, settings
+):
+    # The refresh would wait 30 s for the pair; botocore gives its one attempt up first.
+    settings.AWS_READ_TIMEOUT_SECONDS = 1
+    settings.AWS_MAX_ATTEMPTS = 0
+    request = live_vpn(aws_sandbox, region="us-east-1")
+    flip(aws_sandbox, request, 1, "UP")
+    aws_sandbox.control("POST", "/_sandbox/hold", {"after_calls": 1, "action": DESCRIBE})
+    before = describe_calls(aws_sandbox)
+    try:
+        run = status_refresh()
+    finally:
+        aws_sandbox.control("DELETE", "/_sandbox/hold")
+
+    assert describe_calls(aws_sandbox) - before == 1
+    assert list(run.errors) == ["us-east-1"]
+    assert "ReadTimeoutError" in run.errors["us-east-1"], run.errors
+    assert not _up([request])

@@ -188,6 +188,7 @@ def _client(service: str, region: str, keys: _Keys):
             settings.AWS_ENDPOINT_URL,
             settings.AWS_RETRY_MODE,
             settings.AWS_MAX_ATTEMPTS,
+            settings.AWS_READ_TIMEOUT_SECONDS,
         )
 
 
@@ -200,6 +201,7 @@ def _client_built(
     endpoint_url: str | None,
     retry_mode: str,
     max_attempts: int,
+    read_timeout: int,
 ):
     return _session().client(
         service,
@@ -211,7 +213,7 @@ def _client_built(
         config=Config(
             retries={"mode": retry_mode, "max_attempts": max_attempts},
             connect_timeout=5,
-            read_timeout=30,
+            read_timeout=read_timeout,
         ),
     )
 
