@@ -49,7 +49,7 @@ serialise 500 connections.
 `python bench/bench_status.py --answer-time`: the same 20 pairs with 10 connections
 each, every AWS answer leaving the sandbox 2 s after it was served (the sandbox's
 answer-time control: AWS's own time to answer, during which it serves other calls), read
-with a pool of 1 thread, the default 8, and one thread per pair: wall time against the
+with a pool of 1 thread, of 8, and of one thread per pair (the default, 20): wall time against the
 slowest single describe. About a minute.
 
 All: SQLite by default; set `DATABASE_URL` for PostgreSQL.
@@ -809,7 +809,7 @@ ANSWER_TIME_CONCURRENCIES = (1, 8, 20)
 def answer_time_measure(url: str, control: Control) -> None:
     """The 20 pairs again, each call answered `ANSWER_TIME_SECONDS` after the sandbox
     served it (AWS's own time to answer, during which other calls are served), with the
-    pool of 1 thread (one pair after another), the default 8, and one per pair."""
+    pool of 1 thread (one pair after another), of 8, and of one per pair (the default)."""
     from django.conf import settings
 
     from vpn.models import AwsAccount
