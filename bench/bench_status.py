@@ -49,8 +49,8 @@ serialise 500 connections.
 `python bench/bench_status.py --answer-time`: the same 20 pairs with 10 connections
 each, every AWS answer leaving the sandbox 2 s after it was served (the sandbox's
 answer-time control: AWS's own time to answer, during which it serves other calls), read
-with a pool of 1 thread, of 8, and of one thread per pair (the default, 20): wall time against the
-slowest single describe. About a minute.
+with a pool of 1 thread, of 8, and of one thread per pair (the default, 20): wall time
+against the slowest single describe. About three minutes.
 
 All: SQLite by default; set `DATABASE_URL` for PostgreSQL.
 """
