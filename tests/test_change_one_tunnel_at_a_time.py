@@ -3,18 +3,21 @@ telemetry is the witness. A tunnel that does not come back stops the change befo
 other is touched; a one-tunnel VPN is warned of its outage and must confirm; a second
 change waits until the first ends."""
 
+import importlib
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.change_support import (
     all_tunnels_down_since,
+    aws_connection,
     aws_keys,
     customer_emails,
     hold,
     provisioned_vpn,
 )
 from tests.factories import se_user
+from vpn import aws
 from vpn.choices import ChangeKind, ChangeState
 from vpn.models import ConfigPack, Tunnel, VpnChange
 from vpn.selectors.requests import request_timeline
@@ -68,6 +71,12 @@ def test_rotating_both_keys_never_shows_both_tunnels_down(aws_sandbox, run_jobs,
         c.parameters["options"]["PreSharedKey"] == "REDACTED"
         for c in change.calls.filter(operation="ModifyVpnTunnelOptions")
     )
+    # Nor does any recorded answer hold a key, old or new.
+    keys = {*old_keys.values(), *new_keys.values()}
+    outcomes = list(change.calls.values_list("outcome", flat=True))
+    assert not [o for o in outcomes if any(key in o for key in keys)], outcomes
+    connection_id = aws_connection(aws_sandbox, request)["VpnConnectionId"]
+    assert f"{connection_id} available; tunnels {one.outside_ip} " in " ".join(outcomes)
     # A pack version per tunnel, each naming the change and who has the new key.
     first, last = ConfigPack.objects.filter(request=request).order_by("version")[packs_before:]
     assert change.pack_versions == [first.version, last.version]
@@ -174,3 +183,25 @@ def test_a_second_change_is_refused_while_one_applies(aws_sandbox, run_jobs, ops
     assert run_jobs() == 0
     second.refresh_from_db()
     assert second.state == ChangeState.DONE, second.message
+
+
+def test_answers_recorded_whole_before_are_rewritten_without_their_keys(aws_sandbox, run_jobs):
+    """Migration 0018 turns a call outcome that kept the described connections whole
+    (keys included) into the line recorded now."""
+    migration = importlib.import_module("vpn.migrations.0018_change_call_outcomes_without_keys")
+    request = provisioned_vpn(aws_sandbox, run_jobs)
+    region = request.region
+    answer = aws.vpn_connections_describe(region, request_id=request.pk)
+    keys = list(aws_keys(aws_sandbox, request).values())
+    recorded_before = ", ".join(str(item) for item in answer)
+    assert all(key in recorded_before for key in keys)
+
+    rewritten = migration.outcome_summary(recorded_before)
+    (connection,) = answer
+    tunnels = ", ".join(f"{t.outside_ip} {t.status}" for t in connection.tunnels)
+    assert rewritten == f"{connection.id} {connection.state}; tunnels {tunnels}"
+    assert not any(key in rewritten for key in keys)
+    # Cut at 2,000 characters, as recorded: the second tunnel's status is lost with it.
+    cut = migration.outcome_summary(recorded_before[:2000])
+    assert not any(key in cut for key in keys)
+    assert cut.startswith(f"{answer[0].id} available; tunnels {answer[0].tunnels[0].outside_ip} ")

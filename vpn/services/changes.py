@@ -174,7 +174,16 @@ def _outcome(result: object) -> str:
     if isinstance(result, aws.Resource):
         return f"{result.id} {result.state}".strip()
     if isinstance(result, list):
-        return ", ".join(str(item) for item in result) or "none"
+        # Each item in its own line's words: a described connection's repr holds its keys.
+        return (
+            ", ".join(
+                _outcome(item)
+                if isinstance(item, aws.VpnConnectionInfo | aws.Resource)
+                else str(item)
+                for item in result
+            )
+            or "none"
+        )
     return "done"
 
 
