@@ -338,16 +338,18 @@ class Resource:
 
 @dataclass(frozen=True)
 class TunnelInfo:
-    """One tunnel of a VPN connection, from its options and telemetry."""
+    """One tunnel of a VPN connection, from its options and telemetry. Its repr (in a
+    log line, a recorded outcome) leaves the key out: `psk`, and the options that hold it.
+    """
 
     outside_ip: str
     inside_cidr: str
-    psk: str
+    psk: str = field(repr=False)
     status: str
     status_message: str
     last_status_change: datetime | None
     accepted_route_count: int
-    options: dict
+    options: dict = field(repr=False)
 
 
 @dataclass(frozen=True)
