@@ -174,7 +174,7 @@ def _outcome(result: object) -> str:
     if isinstance(result, aws.Resource):
         return f"{result.id} {result.state}".strip()
     if isinstance(result, list):
-        # Each item in its own line's words: a described connection's repr holds its keys.
+        # Each item in the words it gets alone, not its repr (a page of options).
         return (
             ", ".join(
                 _outcome(item)
